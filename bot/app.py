@@ -1,0 +1,58 @@
+"""The ASGI app: the web chat, `/healthz` and, when configured, Slack at `/slack/events`."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.forms import Forms
+from bot.settings import Settings
+from bot.wizard import Wizard
+from models.db import Database
+
+log = logging.getLogger("wwidw")
+MAX_BODY = 512 * 1024
+
+
+class Core:
+    """What every adapter needs: the database, the wizard and its forms, the settings."""
+
+    def __init__(self, settings: Settings, db: Database | None = None):
+        self.settings = settings
+        self.db = db or Database(settings.database_url)
+        self.wizard = Wizard(self.db, settings.wwidw_locale)
+        self.forms = Forms(self.db, settings.wwidw_locale)
+
+
+def create_app(settings: Settings | None = None, core: Core | None = None) -> Starlette:
+    from handlers.web.routes import web_routes
+
+    core = core or Core(settings or Settings())
+
+    async def healthz(request: Request):
+        from starlette.concurrency import run_in_threadpool
+
+        ok = await run_in_threadpool(core.db.ping)
+        return JSONResponse({"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503)
+
+    routes = [Route("/healthz", healthz), *web_routes(core)]
+    if core.settings.slack_enabled:
+        from handlers.slack.routes import slack_routes
+
+        routes += slack_routes(core)
+    else:
+        log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        core.db.dispose()
+
+    # Nothing we accept is larger than a long description; bigger bodies are refused (413).
+    app = Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
+    app.state.core = core
+    return app

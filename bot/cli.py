@@ -1,0 +1,81 @@
+"""The `wwidw` command: serve, db upgrade, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from sqlmodel import select
+
+from bot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wwidw", description="Wat Werkt in de Wijk bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="upgrade the database and run the bot (web chat, Slack)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+
+    export = commands.add_parser("export", help="export descriptions as JSON or Markdown")
+    export.add_argument("id", nargs="?", type=int, help="one description (default: all)")
+    export.add_argument("--format", choices=["json", "md"], default="md")
+    export.add_argument("--locale", choices=["nl", "en"], default=None)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
+    if args.command == "serve":
+        return serve_command(settings, args.host, args.port)
+    if args.command == "db":
+        from models.db import Database
+
+        Database(settings.database_url).upgrade()
+        print("database is up to date")
+        return 0
+    return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
+
+
+def serve_command(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from bot.app import Core, create_app
+
+    core = Core(settings)
+    core.db.upgrade()
+    logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
+    uvicorn.run(create_app(core=core), host=host, port=port, log_level="info", access_log=False)
+    return 0
+
+
+def export_command(settings: Settings, intervention_id: int | None, fmt: str, locale: str) -> int:
+    from bot.documents import as_dict, render_markdown
+    from models import Intervention
+    from models.db import Database
+
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        query = select(Intervention).order_by(Intervention.id)
+        if intervention_id is not None:
+            query = query.where(Intervention.id == intervention_id)
+        rows = list(session.exec(query))
+        if intervention_id is not None and not rows:
+            print(f"no description #{intervention_id}", file=sys.stderr)
+            return 1
+        if fmt == "json":
+            data = [as_dict(session, iv) for iv in rows]
+            print(json.dumps(data[0] if intervention_id is not None else data, ensure_ascii=False, indent=2))
+        else:
+            print("\n\n---\n\n".join(render_markdown(session, iv, locale) for iv in rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

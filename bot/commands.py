@@ -1,0 +1,58 @@
+"""Recognising navigation and menu commands in typed text, in Dutch and English.
+
+Only a whole message is a command: "stop" pauses, "Stop de overlast" is an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WORDS = {
+    "back": {"terug", "vorige", "back", "previous"},
+    "skip": {"overslaan", "sla over", "skip", "volgende", "next"},
+    "pause": {"pauze", "stop", "pause", "later"},
+    "help": {"hulp", "help", "?", "uitleg"},
+    "summary": {"overzicht", "samenvatting", "summary", "overview", "review"},
+    "new": {"nieuw", "new", "nieuwe beschrijving", "start"},
+    "resume": {"verder", "ga verder", "continue", "resume", "doorgaan"},
+    "mine": {"mijn", "mine", "my", "mijn beschrijvingen", "concepten", "drafts", "lijst", "list"},
+    "publish": {"publiceer", "publiceren", "publish"},
+    "export": {"export", "exporteer"},
+    "form": {"formulier", "form"},
+    "menu": {"menu", "start menu", "hoi", "hallo", "hello", "hi"},
+}
+WITH_NUMBER = {
+    "edit": r"(?:bewerk|wijzig|edit)\s+(?:stap|step)\s*(\d+)|(?:stap|step)\s*(\d+)",
+    "open": r"(?:kies|open|choose|pick)\s*#?(\d+)",
+    "form": r"(?:formulier|form)\s+(?:stap\s*|step\s*)?(\d+)",
+}
+LANGUAGE = r"(?:taal|language|lang)\s+(nl|en|nederlands|dutch|engels|english)|(english|nederlands|in english|in het nederlands)"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    arg: str | None = None
+
+
+def parse_command(text: str) -> Command | None:
+    t = re.sub(r"\s+", " ", (text or "").strip().casefold()).strip(".!")
+    if not t or len(t) > 40:
+        return None
+    if m := re.fullmatch(LANGUAGE, t):
+        word = m[1] or m[2]
+        return Command("language", "en" if word in {"en", "engels", "english", "in english"} else "nl")
+    for name, pattern in WITH_NUMBER.items():
+        if m := re.fullmatch(pattern, t):
+            return Command(name, next(g for g in m.groups() if g))
+    for name, words in WORDS.items():
+        if t in words:
+            return Command(name)
+    return None
+
+
+def parse_action(value: str) -> tuple[str, str]:
+    """Button values look like "cmd:back", "opt:lopend", "open:12"."""
+    kind, _, arg = (value or "").partition(":")
+    return kind, arg

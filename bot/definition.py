@@ -1,0 +1,161 @@
+"""The eight description steps and the effect catalogue, loaded from `bot/data/*.toml`.
+
+The wizard engine only knows these dataclasses; adding or changing a question is an edit of
+`steps.toml`, not of code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data"
+KINDS = {"text", "longtext", "number", "date", "choice", "multichoice", "list", "link"}
+DEFAULT_MAX_LEN = {"text": 200, "longtext": 10_000, "choice": 150, "multichoice": 500, "link": 2_000}
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    nl: str
+    en: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.nl
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    kind: str
+    nl: str
+    en: str
+    help_nl: str = ""
+    help_en: str = ""
+    required: bool = False
+    max_len: int | None = None
+    options: tuple[Option, ...] = ()
+    options_from: str | None = None  # "effects" or "indicators": options come from the catalogue
+    allow_other: bool = False
+    integer: bool = False
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    after: str | None = None  # a date field that must not come before the named field
+    items: tuple["Field", ...] = ()  # for kind == "list": the fields of one item
+    max_items: int = 20
+    item_nl: str = ""
+    item_en: str = ""
+    more_nl: str = ""
+    more_en: str = ""
+
+    def question(self, locale: str) -> str:
+        return self.en if locale == "en" else self.nl
+
+    def help(self, locale: str) -> str:
+        return self.help_en if locale == "en" else self.help_nl
+
+    def item_label(self, locale: str) -> str:
+        return self.item_en if locale == "en" else self.item_nl
+
+    def more(self, locale: str) -> str:
+        return self.more_en if locale == "en" else self.more_nl
+
+    @property
+    def limit(self) -> int | None:
+        return self.max_len or DEFAULT_MAX_LEN.get(self.kind)
+
+    def item(self, key: str) -> "Field":
+        return next(f for f in self.items if f.key == key)
+
+
+@dataclass(frozen=True)
+class Step:
+    no: int
+    key: str
+    nl: str
+    en: str
+    fields: tuple[Field, ...]
+
+    def title(self, locale: str) -> str:
+        return self.en if locale == "en" else self.nl
+
+    def field(self, key: str) -> Field:
+        return next(f for f in self.fields if f.key == key)
+
+
+@dataclass(frozen=True)
+class SuggestedIndicator:
+    nl: str
+    en: str
+    kind: str
+    unit: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.nl
+
+
+@dataclass(frozen=True)
+class Effect:
+    key: str
+    nl: str
+    en: str
+    indicators: tuple[SuggestedIndicator, ...] = field(default_factory=tuple)
+
+    def label(self, locale: str) -> str:
+        return self.en if locale == "en" else self.nl
+
+
+def _field(raw: dict) -> Field:
+    raw = dict(raw)
+    if raw["kind"] not in KINDS:
+        raise ValueError(f"unknown field kind {raw['kind']!r} for {raw['key']!r}")
+    raw["options"] = tuple(Option(**o) for o in raw.pop("option", ()))
+    raw["items"] = tuple(_field(i) for i in raw.pop("item", ()))
+    return Field(**raw)
+
+
+@cache
+def steps() -> tuple[Step, ...]:
+    data = tomllib.loads((DATA / "steps.toml").read_text("utf-8"))
+    result = tuple(
+        Step(no=s["no"], key=s["key"], nl=s["nl"], en=s["en"], fields=tuple(_field(f) for f in s["field"]))
+        for s in data["step"]
+    )
+    if [s.no for s in result] != list(range(1, len(result) + 1)):
+        raise ValueError("steps must be numbered 1, 2, 3, … in order")
+    return result
+
+
+def step(no: int) -> Step:
+    return steps()[no - 1]
+
+
+def find_field(key: str) -> tuple[Step, Field]:
+    for s in steps():
+        for f in s.fields:
+            if f.key == key:
+                return s, f
+    raise KeyError(key)
+
+
+@cache
+def effects() -> tuple[Effect, ...]:
+    data = tomllib.loads((DATA / "effects.toml").read_text("utf-8"))
+    return tuple(
+        Effect(
+            key=e["key"],
+            nl=e["nl"],
+            en=e["en"],
+            indicators=tuple(SuggestedIndicator(**i) for i in e.get("indicator", ())),
+        )
+        for e in data["effect"]
+    )
+
+
+def effect_by_name(name: str) -> Effect | None:
+    """The catalogue effect a stored effect name refers to (in either language)."""
+    folded = name.strip().casefold()
+    return next((e for e in effects() if folded in (e.nl.casefold(), e.en.casefold(), e.key)), None)

@@ -1,0 +1,188 @@
+"""Form mode: one step at a time as a form (a Slack modal, an HTML form), validated as a whole.
+
+A form is described by `Form`/`FormField`; each adapter renders it its own way and sends back
+the raw values under each field's `path` ("title", "effects.0.name"). Nothing is stored unless
+every value of the step is valid; then the conversation moves on to the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import definition, store
+from bot.definition import Field
+from bot.i18n import t
+from bot.replies import Choice
+from bot.values import Invalid, format_number, parse
+from bot.wizard import TurnRun
+from models import Intervention
+from models.db import Database
+from models.tables import utcnow
+
+OTHER = ".other"  # suffix of the free-text companion of a choice that allows other answers
+
+
+@dataclass
+class FormField:
+    path: str
+    label: str
+    kind: str
+    required: bool
+    help: str
+    value: str = ""  # the current value as the person would type it
+    selected: list[str] = field(default_factory=list)  # current option keys
+    options: list[Choice] = field(default_factory=list)
+    allow_other: bool = False
+    group: str | None = None  # "Effect 2" for a field of a list item
+    max_len: int | None = None
+
+
+@dataclass
+class Form:
+    intervention_id: int
+    step: int
+    total: int
+    title: str
+    fields: list[FormField]
+    locale: str
+
+
+class FormError(Exception):
+    """The form cannot be shown or stored at all (not yours, unknown step)."""
+
+
+def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
+    """A stored value as text to edit, and the option keys it selects."""
+    if value in (None, "", []):
+        return "", []
+    if f.kind == "date":
+        return f"{value.day}-{value.month}-{value.year}", []
+    if f.kind == "number":
+        return format_number(float(value), locale), []
+    if f.kind == "multichoice":
+        keys = {o.key for o in f.options}
+        chosen = [v for v in value if v in keys]
+        return ", ".join(v for v in value if v not in keys), chosen
+    if f.kind == "choice":
+        keys = {o.key for o in f.options}
+        return ("", [value]) if value in keys else (str(value), [])
+    return str(value), []
+
+
+class Forms:
+    def __init__(self, db: Database, default_locale: str = "nl"):
+        self.db = db
+        self.default_locale = default_locale
+
+    def _run(self, session, person_id: int, intervention_id: int, step_no: int) -> tuple[TurnRun, Intervention]:
+        run = TurnRun(session, person_id, self.default_locale)
+        iv = session.get(Intervention, intervention_id)
+        if iv is None or iv.author_id != person_id or not 1 <= step_no <= len(definition.steps()):
+            raise FormError(f"no form {intervention_id}/{step_no} for person {person_id}")
+        run.set_intervention(iv)
+        return run, iv
+
+    def form(self, person_id: int, intervention_id: int, step_no: int) -> Form:
+        with self.db.transaction() as session:
+            run, iv = self._run(session, person_id, intervention_id, step_no)
+            locale = run.locale
+            fields: list[FormField] = []
+            for f in definition.step(step_no).fields:
+                if f.kind != "list":
+                    fields.append(self._field(run, f, f.key, store.get(iv, f), None))
+                    continue
+                rows = store.items(session, iv, f)
+                slots = len(rows) + (1 if len(rows) < f.max_items else 0)
+                for i in range(slots):
+                    row = rows[i] if i < len(rows) else None
+                    group = f"{f.item_label(locale)} {i + 1}"
+                    for sub in f.items:
+                        value = getattr(row, sub.key) if row is not None else None
+                        fields.append(self._field(run, sub, f"{f.key}.{i}.{sub.key}", value, group))
+            step = definition.step(step_no)
+            return Form(iv.id, step_no, len(definition.steps()), step.title(locale), fields, locale)
+
+    def _field(self, run: TurnRun, f: Field, path: str, value, group: str | None) -> FormField:
+        options = run.options_for(f)
+        text, selected = editable(f, value, run.locale)
+        if f.options_from and text:
+            # Catalogue choices are stored by label: select the option whose label matches.
+            match = next((o for o in options if text in (o.nl, o.en)), None)
+            text, selected = ("", [match.key]) if match else (text, [])
+        return FormField(
+            path=path, label=f.question(run.locale), kind=f.kind, required=f.required and group is None,
+            help=f.help(run.locale), value=text, selected=selected,
+            options=[Choice(o.label(run.locale), o.key) for o in options],
+            allow_other=f.allow_other, group=group, max_len=f.limit,
+        )
+
+    def submit(self, person_id: int, intervention_id: int, step_no: int, values: dict) -> dict[str, str]:
+        """Validate and store a whole step. Returns {path: error text}; empty when stored."""
+        with self.db.transaction() as session:
+            run, iv = self._run(session, person_id, intervention_id, step_no)
+            errors: dict[str, str] = {}
+            scalar: dict[str, object] = {}
+            lists: dict[str, dict[int, dict[str, object]]] = {}
+            for f in definition.step(step_no).fields:
+                if f.kind == "list":
+                    lists[f.key] = self._parse_items(run, f, values, errors)
+                else:
+                    scalar[f.key] = self._parse(run, f, f.key, values, errors)
+            for f in definition.step(step_no).fields:
+                if f.after and scalar.get(f.key) is not None:
+                    other = scalar.get(f.after, store.get(iv, definition.find_field(f.after)[1]))
+                    if other is not None and scalar[f.key] < other:
+                        shown = store.display(definition.find_field(f.after)[1], other, run.locale)
+                        errors[f.key] = t(run.locale, "invalid.date_before", other=shown)
+            if errors:
+                return errors
+            for key, value in scalar.items():
+                store.put(iv, definition.step(step_no).field(key), value)
+            for key, slots in lists.items():
+                self._store_items(run, iv, definition.step(step_no).field(key), slots)
+            iv.updated_at = utcnow()
+            # The chat continues after this step (or at the review after the last one).
+            following = [c for c in run.sequence() if c.step > step_no]
+            run.conv.phase = "asking" if following else "review"
+            run.conv.back_to_review = False
+            run.place(following[0] if following else None)
+            return {}
+
+    def _parse(self, run: TurnRun, f: Field, path: str, values: dict, errors: dict):
+        raw = values.get(path)
+        other = (values.get(path + OTHER) or "").strip()
+        if isinstance(raw, (list, tuple)):
+            raw = ", ".join([*map(str, raw), *([other] if other else [])])
+        else:
+            raw = str(raw or "").strip() or other
+        if not raw:
+            return None
+        try:
+            return parse(f, raw, run.locale, run.options_for(f))
+        except Invalid as invalid:
+            errors[path] = t(run.locale, invalid.key, **invalid.params)
+            return None
+
+    def _parse_items(self, run: TurnRun, f: Field, values: dict, errors: dict) -> dict[int, dict[str, object]]:
+        indexes = sorted({int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and p.split(".")[1].isdigit()})
+        return {i: {sub.key: self._parse(run, sub, f"{f.key}.{i}.{sub.key}", values, errors) for sub in f.items}
+                for i in indexes[: f.max_items]}
+
+    def _store_items(self, run: TurnRun, iv: Intervention, f: Field, slots: dict[int, dict[str, object]]) -> None:
+        rows = store.items(run.s, iv, f)
+        for i, parsed in sorted(slots.items()):
+            row = rows[i] if i < len(rows) else None
+            if all(v is None for v in parsed.values()):
+                if row is not None:
+                    store.remove_item(run.s, iv, f, row)
+                continue
+            if row is None:
+                row = store.add_item(run.s, iv, f)
+            for key, value in parsed.items():
+                setattr(row, key, value)
+        # Renumber whatever is left, in order.
+        for position, row in enumerate(store.items(run.s, iv, f)):
+            row.position = position
+
+
+

@@ -1,0 +1,62 @@
+"""Who is talking: platform identities mapped to people and their organisations."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models import Identity, Organisation, Person
+from models.db import Database
+
+
+def find_person(session: Session, platform: str, workspace: str, external_id: str) -> Person | None:
+    identity = session.exec(
+        select(Identity).where(
+            Identity.platform == platform, Identity.workspace == workspace, Identity.external_id == external_id
+        )
+    ).first()
+    return session.get(Person, identity.person_id) if identity else None
+
+
+def slack_organisation(session: Session, team_id: str) -> Organisation:
+    org = session.exec(select(Organisation).where(Organisation.slack_team_id == team_id)).first()
+    if org is None:
+        # Named after the workspace id until an admin names it (see the organisations issue).
+        org = Organisation(name=f"Slack {team_id}", slack_team_id=team_id)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def named_organisation(session: Session, name: str) -> Organisation:
+    org = session.exec(select(Organisation).where(Organisation.name == name, Organisation.slack_team_id.is_(None))).first()
+    if org is None:
+        org = Organisation(name=name)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def ensure_person(
+    db: Database, platform: str, workspace: str, external_id: str, display_name: str, organisation: str | None = None
+) -> int:
+    """The person behind a platform identity, created on first contact. Safe under concurrency."""
+    for attempt in range(2):
+        try:
+            with db.transaction() as session:
+                person = find_person(session, platform, workspace, external_id)
+                if person is not None:
+                    return person.id
+                org = slack_organisation(session, workspace) if platform == "slack" else named_organisation(
+                    session, organisation or "Lokaal")
+                person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
+                session.add(person)
+                session.flush()
+                session.add(Identity(person_id=person.id, platform=platform, workspace=workspace,
+                                     external_id=external_id))
+                session.flush()
+                return person.id
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")

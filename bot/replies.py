@@ -1,0 +1,40 @@
+"""What flows between adapters and the core: a `Turn` in, a list of `Reply` out.
+
+Replies are structured and carry plain text only; each adapter turns them into Block Kit,
+HTML or Adaptive Cards and escapes the text for its own markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.store import Section
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str | None = None  # what the person typed
+    action: str | None = None  # a button or select value: "cmd:back", "opt:lopend", "opts:a|b", "open:12"
+
+
+@dataclass
+class Choice:
+    label: str
+    value: str
+    style: str | None = None  # "primary" | "danger" | None
+
+
+@dataclass
+class Reply:
+    text: str
+    kind: str = "info"  # question | info | error | help | review | list | export | form
+    title: str | None = None
+    note: str | None = None
+    options: list[Choice] = field(default_factory=list)  # answers to pick from
+    multi: bool = False  # several options may be picked
+    actions: list[Choice] = field(default_factory=list)  # navigation and menu buttons
+    sections: list[Section] = field(default_factory=list)
+    input: str | None = None  # the kind of field being asked (text, longtext, number, date, …)
+    document: str | None = None  # an exported description (Markdown)
+    step: int | None = None  # the step a form reply is about
+    intervention_id: int | None = None

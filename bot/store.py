@@ -1,0 +1,168 @@
+"""Reading and writing description fields generically, as the step definition names them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot import definition
+from bot.definition import Field, Option
+from bot.values import format_number
+from models import LIST_TABLES, Intervention, Organisation, Person
+from models.tables import utcnow
+
+
+def get(iv: Intervention, f: Field):
+    return getattr(iv, f.key)
+
+
+def put(iv: Intervention, f: Field, value) -> None:
+    setattr(iv, f.key, value)
+    iv.updated_at = utcnow()
+
+
+def items(session: Session, iv: Intervention, f: Field) -> list:
+    table = LIST_TABLES[f.key]
+    return list(session.exec(select(table).where(table.intervention_id == iv.id).order_by(table.position, table.id)))
+
+
+def count_items(session: Session, iv: Intervention, f: Field) -> int:
+    table = LIST_TABLES[f.key]
+    return session.exec(select(func.count()).select_from(table).where(table.intervention_id == iv.id)).one()
+
+
+def add_item(session: Session, iv: Intervention, f: Field, **values):
+    existing = items(session, iv, f)
+    row = LIST_TABLES[f.key](intervention_id=iv.id, position=len(existing), **values)
+    session.add(row)
+    iv.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def remove_item(session: Session, iv: Intervention, f: Field, row) -> None:
+    session.delete(row)
+    session.flush()
+    for position, other in enumerate(items(session, iv, f)):
+        other.position = position
+    iv.updated_at = utcnow()
+
+
+def item_is_empty(f: Field, row) -> bool:
+    return all(getattr(row, sub.key) in (None, "", []) for sub in f.items)
+
+
+def option_label(options: tuple[Option, ...], key: str, locale: str) -> str:
+    return next((o.label(locale) for o in options if o.key == key), key)
+
+
+def display(f: Field, value, locale: str) -> str:
+    """A stored value as a reader sees it: 1-3-2027, 12.500,5, labels instead of keys."""
+    if value is None or value == "" or value == []:
+        return ""
+    if f.kind == "date" and isinstance(value, date):
+        return f"{value.day}-{value.month}-{value.year}"
+    if f.kind == "number":
+        text = format_number(float(value), locale)
+        return f"€ {text}" if f.unit == "euro" else text
+    if f.kind == "choice":
+        return option_label(f.options, value, locale)
+    if f.kind == "multichoice":
+        return ", ".join(option_label(f.options, v, locale) for v in value)
+    return str(value)
+
+
+def is_filled(session: Session, iv: Intervention, f: Field) -> bool:
+    if f.kind == "list":
+        return any(not item_is_empty(f, row) for row in items(session, iv, f))
+    return get(iv, f) not in (None, "", [])
+
+
+def missing_required(session: Session, iv: Intervention) -> list[tuple[int, Field]]:
+    return [
+        (s.no, f)
+        for s in definition.steps()
+        for f in s.fields
+        if f.required and not is_filled(session, iv, f)
+    ]
+
+
+@dataclass
+class Line:
+    label: str
+    value: str
+
+
+@dataclass
+class Section:
+    """One step of a description, ready to show: used by the review, the web page and exports."""
+
+    no: int
+    title: str
+    lines: list[Line] = dc_field(default_factory=list)
+
+
+def describe(session: Session, iv: Intervention, locale: str, include_empty: bool = False) -> list[Section]:
+    sections = []
+    for s in definition.steps():
+        section = Section(no=s.no, title=s.title(locale))
+        for f in s.fields:
+            if f.kind == "list":
+                for n, row in enumerate(items(session, iv, f), start=1):
+                    parts = [display(sub, getattr(row, sub.key), locale) for sub in f.items]
+                    head, rest = parts[0] or "…", [p for p in parts[1:] if p]
+                    section.lines.append(Line(f"{f.item_label(locale)} {n}", " · ".join([head, *rest])))
+                continue
+            shown = display(f, get(iv, f), locale)
+            if shown or include_empty:
+                section.lines.append(Line(label_of(f, locale), shown))
+        sections.append(section)
+    return sections
+
+
+def label_of(f: Field, locale: str) -> str:
+    """A short label for a field: its question without the trailing explanation."""
+    return f.question(locale).split("?")[0].split("(")[0].strip()
+
+
+def drafts_and_published(session: Session, person_id: int, limit: int = 20) -> list[Intervention]:
+    return list(
+        session.exec(
+            select(Intervention)
+            .where(Intervention.author_id == person_id)
+            .order_by(Intervention.updated_at.desc(), Intervention.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def latest_draft(session: Session, person_id: int) -> Intervention | None:
+    return session.exec(
+        select(Intervention)
+        .where(Intervention.author_id == person_id, Intervention.status == "draft")
+        .order_by(Intervention.updated_at.desc(), Intervention.id.desc())
+        .limit(1)
+    ).first()
+
+
+def new_draft(session: Session, person: Person) -> Intervention:
+    iv = Intervention(organisation_id=person.organisation_id, author_id=person.id)
+    session.add(iv)
+    session.flush()
+    return iv
+
+
+def visible_to(reader: Person | None, organisation: Organisation | None):
+    """The SQL condition for published descriptions a reader's organisation may see."""
+    from sqlalchemy import and_, or_
+
+    published = Intervention.status == "published"
+    if reader is None or organisation is None:
+        return and_(published, Intervention.visibility == "public")
+    allowed = [Intervention.visibility == "public", Intervention.organisation_id == organisation.id]
+    if organisation.is_partner:
+        allowed.append(Intervention.visibility == "partners")
+    return and_(published, or_(*allowed))

@@ -1,0 +1,197 @@
+"""Turning typed answers into stored values, one parser per field kind.
+
+Every parser takes the raw text and returns the value to store, or raises `Invalid` with a
+message key from the catalogue, so the wizard can say what it expected.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
+from bot.definition import Field, Option
+
+MONTHS = {
+    # Dutch and English month names and their usual abbreviations.
+    **{m: i for i, m in enumerate(
+        ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+         "september", "oktober", "november", "december"], start=1)},
+    **{m: i for i, m in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august",
+         "september", "october", "november", "december"], start=1)},
+    **{m: i for i, m in enumerate(
+        ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"], start=1)},
+    "mar": 3, "oct": 10, "sept": 9,
+}
+
+
+class Invalid(ValueError):
+    """An answer that does not fit its field; `key` names the catalogue text explaining why."""
+
+    def __init__(self, key: str, **params):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def parse(field: Field, text: str, locale: str, options: tuple[Option, ...] | None = None):
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise Invalid("invalid.empty")
+    if field.limit and len(text) > field.limit:
+        raise Invalid("invalid.too_long", limit=field.limit, length=len(text))
+    parser = PARSERS[field.kind]
+    return parser(field, text, locale, options if options is not None else field.options)
+
+
+def _text(field, text, locale, options):
+    return text
+
+
+def parse_number(text: str, locale: str = "nl") -> float:
+    """Dutch and English notations: 3,5 · 1.250 · 1.250,75 · 1,250.75 · € 12.500 · 15%."""
+    cleaned = re.sub(r"(?i)\s|€|eur(o|os)?|%|\u00a0", "", text)
+    if cleaned.startswith("+"):
+        cleaned = cleaned[1:]
+    if not re.fullmatch(r"-?[\d.,]*\d[\d.,]*", cleaned):
+        raise Invalid("invalid.number")
+    if "," in cleaned and "." in cleaned:
+        decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
+    elif "," in cleaned:
+        thousands_en = locale == "en" and re.fullmatch(r"-?\d{1,3}(,\d{3})+", cleaned)
+        decimal = "." if thousands_en else ","
+    elif "." in cleaned:
+        thousands_nl = locale != "en" and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", cleaned)
+        decimal = "," if thousands_nl else "."
+    else:
+        decimal = "."
+    thousands = "." if decimal == "," else ","
+    if cleaned.count(decimal) > 1:
+        raise Invalid("invalid.number")
+    normal = cleaned.replace(thousands, "").replace(decimal, ".")
+    try:
+        return float(normal)
+    except ValueError:
+        raise Invalid("invalid.number") from None
+
+
+def _number(field, text, locale, options):
+    value = parse_number(text, locale)
+    if field.integer:
+        if value != int(value):
+            raise Invalid("invalid.integer")
+        value = int(value)
+    if field.min is not None and value < field.min:
+        raise Invalid("invalid.min", min=format_number(field.min, locale))
+    if field.max is not None and value > field.max:
+        raise Invalid("invalid.max", max=format_number(field.max, locale))
+    if abs(value) >= 1e15:
+        raise Invalid("invalid.number")
+    return value
+
+
+def parse_date(text: str) -> date:
+    """1-3-2027 · 01/03/2027 · 1.3.2027 · 2027-03-01 · 1 maart 2027 · 1 March 2027."""
+    t = text.strip().lower().rstrip(".")
+    try:
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})", t):
+            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+            return date(year, int(m[2]), int(m[1]))
+        if m := re.fullmatch(r"(\d{1,2})\s+([a-z]+)\.?,?\s+(\d{4})", t):
+            if m[2] in MONTHS:
+                return date(int(m[3]), MONTHS[m[2]], int(m[1]))
+        if m := re.fullmatch(r"([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})", t):
+            if m[1] in MONTHS:
+                return date(int(m[3]), MONTHS[m[1]], int(m[2]))
+    except ValueError:
+        raise Invalid("invalid.date_impossible") from None
+    raise Invalid("invalid.date")
+
+
+def _date(field, text, locale, options):
+    value = parse_date(text)
+    if not 1900 <= value.year <= 2200:
+        raise Invalid("invalid.date_range")
+    return value
+
+
+def match_option(text: str, options: tuple[Option, ...], locale: str) -> Option | None:
+    """An option by its number in the list, its key or its label in either language."""
+    t = text.strip().casefold()
+    if t.isdigit() and 1 <= int(t) <= len(options):
+        return options[int(t) - 1]
+    for o in options:
+        if t in (o.key.casefold(), o.nl.casefold(), o.en.casefold()):
+            return o
+    starts = [o for o in options if o.label(locale).casefold().startswith(t)]
+    return starts[0] if len(starts) == 1 and len(t) >= 3 else None
+
+
+def _choice(field, text, locale, options):
+    option = match_option(text, options, locale)
+    if option is not None:
+        return option.label(locale) if field.options_from else option.key
+    if field.allow_other and not text.isdigit():
+        return text
+    raise Invalid("invalid.choice")
+
+
+def _multichoice(field, text, locale, options):
+    values: list[str] = []
+    for part in (p.strip() for p in re.split(r"[,;\n]", text)):
+        if not part:
+            continue
+        option = match_option(part, options, locale)
+        if option is not None:
+            value = option.key
+        elif field.allow_other and not part.isdigit():
+            value = part
+        else:
+            raise Invalid("invalid.multichoice", part=part)
+        if value not in values:
+            values.append(value)
+    if not values:
+        raise Invalid("invalid.empty")
+    return values
+
+
+def _link(field, text, locale, options):
+    url = text if re.match(r"(?i)https?://", text) else f"https://{text}"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not re.fullmatch(r"[\w.-]+\.[a-z]{2,}(:\d+)?", parts.netloc, re.I):
+        raise Invalid("invalid.link")
+    if re.search(r"\s", url):
+        raise Invalid("invalid.link")
+    return url
+
+
+def parse_yes_no(text: str) -> bool | None:
+    t = text.strip().casefold()
+    if t in {"ja", "j", "yes", "y", "jazeker", "graag", "ok", "oké", "okay"}:
+        return True
+    if t in {"nee", "n", "no", "nope", "klaar", "done"}:
+        return False
+    return None
+
+
+def format_number(value: float, locale: str) -> str:
+    """Numbers as the reader writes them: 12.500,5 in Dutch, 12,500.5 in English."""
+    if value == int(value):
+        s = f"{int(value):,}"
+    else:
+        s = f"{value:,.2f}".rstrip("0")
+    return s.translate(str.maketrans(",.", ".,")) if locale != "en" else s
+
+
+PARSERS = {
+    "text": _text,
+    "longtext": _text,
+    "number": _number,
+    "date": _date,
+    "choice": _choice,
+    "multichoice": _multichoice,
+    "link": _link,
+}

@@ -1,0 +1,617 @@
+"""The wizard engine: one small state machine that walks the step definition.
+
+`Wizard.handle` runs one turn as one database transaction: the answer and the new position
+are committed before any reply is sent, so a crash between turns loses nothing and the next
+turn continues at the right question. A platform event id, when given, is recorded in the
+same transaction, so a retried event is handled once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot import definition, store
+from bot.commands import Command, parse_action, parse_command
+from bot.definition import Field, Option
+from bot.documents import render_markdown
+from bot.i18n import t
+from bot.replies import Choice, Reply, Turn
+from bot.values import Invalid, match_option, parse, parse_yes_no
+from models import Conversation, Intervention, Person, ProcessedEvent
+from models.db import Database
+from models.tables import utcnow
+
+MORE = "__more__"  # the "add another item?" question after a list item
+MAX_FAILURES = 3
+
+
+@dataclass(frozen=True)
+class Cursor:
+    step: int
+    field: str
+    item: int = 0
+    sub: str | None = None
+
+
+class DuplicateEvent(Exception):
+    pass
+
+
+class Wizard:
+    def __init__(self, db: Database, default_locale: str = "nl"):
+        self.db = db
+        self.default_locale = default_locale
+
+    def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> list[Reply] | None:
+        """Apply one turn; returns the replies, or None when `event_id` was handled before."""
+        try:
+            with self.db.transaction() as session:
+                if event_id:
+                    record_event(session, event_id, platform)
+                run = TurnRun(session, person_id, self.default_locale)
+                run.dispatch(turn)
+                return run.replies
+        except DuplicateEvent:
+            return None
+
+    def locale_of(self, person_id: int) -> str:
+        with self.db.transaction() as session:
+            person = session.get(Person, person_id)
+            return (person.locale if person else None) or self.default_locale
+
+
+def record_event(session: Session, event_id: str, platform: str) -> None:
+    """Claim an event id inside the caller's transaction; raises DuplicateEvent if it was seen."""
+    session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
+    try:
+        session.flush()
+    except IntegrityError:
+        raise DuplicateEvent(event_id) from None
+
+
+def lock_conversation(session: Session, person_id: int) -> Conversation:
+    conv = session.exec(
+        select(Conversation).where(Conversation.person_id == person_id).with_for_update()
+    ).first()
+    if conv is None:
+        conv = Conversation(person_id=person_id)
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+class TurnRun:
+    """One turn for one person; collects replies in `self.replies`."""
+
+    def __init__(self, session: Session, person_id: int, default_locale: str):
+        self.s = session
+        self.person = session.get(Person, person_id)
+        if self.person is None:
+            raise LookupError(f"no person {person_id}")
+        self.conv = lock_conversation(session, person_id)
+        self.locale = self.person.locale or default_locale
+        self.replies: list[Reply] = []
+        self._iv: Intervention | None = None
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def t(self, key: str, **params) -> str:
+        return t(self.locale, key, **params)
+
+    def say(self, key: str, kind: str = "info", **params) -> Reply:
+        reply = Reply(text=self.t(key, **params), kind=kind)
+        self.replies.append(reply)
+        return reply
+
+    @property
+    def iv(self) -> Intervention | None:
+        if self._iv is None and self.conv.intervention_id:
+            iv = self.s.get(Intervention, self.conv.intervention_id)
+            self._iv = iv if iv and iv.author_id == self.person.id else None
+        return self._iv
+
+    def set_intervention(self, iv: Intervention | None) -> None:
+        self._iv = iv
+        self.conv.intervention_id = iv.id if iv else None
+
+    @property
+    def cursor(self) -> Cursor | None:
+        if not self.conv.field:
+            return None
+        return Cursor(self.conv.step, self.conv.field, self.conv.item, self.conv.sub)
+
+    def field_at(self, c: Cursor) -> Field:
+        f = definition.step(c.step).field(c.field)
+        return f.item(c.sub) if c.sub and c.sub != MORE else f
+
+    def list_field_at(self, c: Cursor) -> Field | None:
+        f = definition.step(c.step).field(c.field)
+        return f if f.kind == "list" else None
+
+    def sequence(self) -> list[Cursor]:
+        """Every question of the current description in order, given how many items lists have."""
+        seq: list[Cursor] = []
+        for s in definition.steps():
+            for f in s.fields:
+                if f.kind != "list":
+                    seq.append(Cursor(s.no, f.key))
+                    continue
+                n = store.count_items(self.s, self.iv, f)
+                if n == 0:
+                    seq.append(Cursor(s.no, f.key, 0, f.items[0].key))
+                    continue
+                seq += [Cursor(s.no, f.key, i, sub.key) for i in range(n) for sub in f.items]
+                seq.append(Cursor(s.no, f.key, n - 1, MORE))
+        return seq
+
+    def index_of(self, c: Cursor, seq: list[Cursor]) -> int:
+        if c in seq:
+            return seq.index(c)
+        # The cursor points at something that no longer exists: the nearest question of its field.
+        same = [i for i, other in enumerate(seq) if (other.step, other.field) == (c.step, c.field)]
+        return same[min(c.item, len(same) - 1)] if same else 0
+
+    def options_for(self, f: Field) -> tuple[Option, ...]:
+        if f.options_from == "effects":
+            return tuple(Option(e.key, e.nl, e.en) for e in definition.effects())
+        if f.options_from == "indicators":
+            return tuple(Option(key, s.nl, s.en) for key, s in self.suggested_indicators())
+        return f.options
+
+    def suggested_indicators(self):
+        """Indicators proposed by the catalogue for the effects chosen in step 4."""
+        effects_field = definition.find_field("effects")[1]
+        seen, out = set(), []
+        for row in store.items(self.s, self.iv, effects_field):
+            effect = definition.effect_by_name(row.name or "")
+            for n, suggestion in enumerate(effect.indicators if effect else ()):
+                if suggestion.nl not in seen:
+                    seen.add(suggestion.nl)
+                    out.append((f"{effect.key}.{n}", suggestion))
+        return out
+
+    def item_row(self, list_field: Field, index: int, create: bool = False):
+        rows = store.items(self.s, self.iv, list_field)
+        if index < len(rows):
+            return rows[index]
+        return store.add_item(self.s, self.iv, list_field) if create else None
+
+    def current_value(self, c: Cursor):
+        list_field = self.list_field_at(c)
+        if list_field is None:
+            return store.get(self.iv, self.field_at(c))
+        row = self.item_row(list_field, c.item)
+        return getattr(row, c.sub) if row is not None and c.sub != MORE else None
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def dispatch(self, turn: Turn) -> None:
+        if turn.action:
+            kind, arg = parse_action(turn.action)
+            if kind == "cmd":
+                name, _, value = arg.partition(":")
+                return self.command(Command(name, value or None))
+            if kind in ("opt", "opts"):
+                return self.answer(", ".join(arg.split("|")) if kind == "opts" else arg)
+            return self.unknown()
+        text = (turn.text or "").strip()
+        command = parse_command(text)
+        if command:
+            return self.command(command)
+        if self.conv.phase == "asking" and self.iv is not None and self.cursor is not None:
+            return self.answer(text)
+        if self.conv.phase == "review" and self.iv is not None:
+            self.say("review.typed")
+            return self.review()
+        return self.menu(first=self.conv.phase == "idle" and self.conv.intervention_id is None)
+
+    def command(self, cmd: Command) -> None:
+        handler = {
+            "back": self.back,
+            "skip": self.skip,
+            "pause": self.pause,
+            "help": self.help,
+            "summary": self.summary,
+            "new": self.new,
+            "resume": self.resume,
+            "mine": self.mine,
+            "publish": self.publish,
+            "export": self.export,
+            "menu": lambda: self.menu(first=False),
+        }.get(cmd.name)
+        if handler:
+            return handler()
+        if cmd.name == "edit":
+            return self.edit(cmd.arg)
+        if cmd.name == "open":
+            return self.open(cmd.arg)
+        if cmd.name == "language":
+            return self.language(cmd.arg)
+        if cmd.name == "form":
+            return self.form(cmd.arg)
+        return self.unknown()
+
+    def unknown(self) -> None:
+        self.say("unknown", kind="error")
+        self.menu(first=False)
+
+    def needs_description(self) -> bool:
+        """True (after saying so) when there is no description to work on."""
+        if self.iv is not None:
+            return False
+        self.say("no_current", kind="error")
+        self.menu(first=False)
+        return True
+
+    # --- answering -----------------------------------------------------------------------
+
+    def answer(self, text: str) -> None:
+        c = self.cursor
+        if self.conv.phase != "asking" or c is None or self.iv is None:
+            return self.menu(first=False)
+        list_field = self.list_field_at(c)
+        if c.sub == MORE:
+            yes = parse_yes_no(text)
+            if yes is None:
+                return self.reject(Invalid("invalid.yes_no"))
+            if not yes:
+                return self.move(self.after_list(c))
+            if store.count_items(self.s, self.iv, list_field) >= list_field.max_items:
+                self.say("list.full", max=list_field.max_items)
+                return self.move(self.after_list(c))
+            store.add_item(self.s, self.iv, list_field)
+            return self.move(Cursor(c.step, c.field, c.item + 1, list_field.items[0].key))
+        f = self.field_at(c)
+        options = self.options_for(f)
+        try:
+            value = parse(f, text, self.locale, options)
+            self.check_order(f, value)
+        except Invalid as invalid:
+            return self.reject(invalid)
+        if list_field is None:
+            store.put(self.iv, f, value)
+        else:
+            row = self.item_row(list_field, c.item, create=True)
+            setattr(row, f.key, value)
+            self.iv.updated_at = utcnow()
+            if f.options_from == "indicators":
+                self.prefill_indicator(row, text, options)
+        self.move(self.following(c))
+
+    def check_order(self, f: Field, value) -> None:
+        if f.after and value is not None:
+            other_field = definition.find_field(f.after)[1]
+            other = store.get(self.iv, other_field)
+            if other is not None and value < other:
+                raise Invalid("invalid.date_before", other=store.display(other_field, other, self.locale))
+
+    def prefill_indicator(self, row, text: str, options) -> None:
+        option = match_option(text, options, self.locale)
+        suggestion = dict(self.suggested_indicators()).get(option.key) if option else None
+        if suggestion:
+            row.kind = row.kind or suggestion.kind
+            row.unit = row.unit or suggestion.unit
+
+    def reject(self, invalid: Invalid) -> None:
+        self.conv.failures += 1
+        reply = Reply(text=self.t(invalid.key, **invalid.params), kind="error")
+        f = self.field_at(self.cursor) if self.cursor.sub != MORE else None
+        if self.conv.failures >= MAX_FAILURES and f is not None:
+            reply.note = f"{self.t('invalid.stuck')}\n{f.help(self.locale)}"
+            reply.actions = [
+                Choice(self.t("button.help"), "cmd:help"),
+                Choice(self.t("button.skip"), "cmd:skip"),
+            ]
+        elif f is not None and f.help(self.locale):
+            reply.note = f.help(self.locale)
+        self.replies.append(reply)
+        self.ask(repeat=True)
+
+    # --- moving --------------------------------------------------------------------------
+
+    def following(self, c: Cursor) -> Cursor | None:
+        seq = self.sequence()
+        i = self.index_of(c, seq)
+        return seq[i + 1] if i + 1 < len(seq) else None
+
+    def after_list(self, c: Cursor) -> Cursor | None:
+        seq = self.sequence()
+        later = [x for x in seq[self.index_of(c, seq):] if (x.step, x.field) != (c.step, c.field)]
+        return later[0] if later else None
+
+    def move(self, target: Cursor | None) -> None:
+        """Go to `target` (None: past the last question), tidy up, and ask what comes next."""
+        old = self.cursor
+        if old is not None and target is not None and self.conv.back_to_review and target.step != old.step:
+            target = None  # editing one step: that step is done
+        if old is not None:
+            self.prune_empty_items(old, keep=target)
+        self.conv.failures = 0
+        self.conv.updated_at = utcnow()
+        if target is None:
+            self.place(None)
+            self.conv.back_to_review = False
+            self.conv.phase = "review"
+            if old is not None:
+                self.say("saved_all")
+            return self.review()
+        self.conv.phase = "asking"
+        self.place(target)
+        if old is not None and target.step != old.step:
+            self.say("step_done", no=old.step)
+        self.ask()
+
+    def place(self, c: Cursor | None) -> None:
+        self.conv.step = c.step if c else 0
+        self.conv.field = c.field if c else None
+        self.conv.item = c.item if c else 0
+        self.conv.sub = c.sub if c else None
+        if self.iv is not None:
+            self.iv.resume_at = c.__dict__.copy() if c else None
+
+    def prune_empty_items(self, old: Cursor, keep: Cursor | None) -> None:
+        list_field = self.list_field_at(old)
+        if list_field is None:
+            return
+        for index, row in enumerate(store.items(self.s, self.iv, list_field)):
+            kept = keep is not None and (keep.step, keep.field, keep.item) == (old.step, old.field, index)
+            if not kept and store.item_is_empty(list_field, row):
+                store.remove_item(self.s, self.iv, list_field, row)
+
+    def ask(self, repeat: bool = False) -> None:
+        c = self.cursor
+        if c is None or self.iv is None:
+            return self.menu(first=False)
+        step = definition.step(c.step)
+        list_field = self.list_field_at(c)
+        title = self.t("ask.title", no=step.no, total=len(definition.steps()), step=step.title(self.locale))
+        if list_field is not None:
+            title += f" · {list_field.item_label(self.locale)} {c.item + 1}"
+        actions = [Choice(self.t("button.back"), "cmd:back")] if self.index_of(c, self.sequence()) > 0 else []
+        actions += [
+            Choice(self.t("button.skip"), "cmd:skip"),
+            Choice(self.t("button.help"), "cmd:help"),
+            Choice(self.t("button.pause"), "cmd:pause"),
+        ]
+        if c.sub == MORE:
+            self.replies.append(Reply(
+                text=list_field.more(self.locale), kind="question", title=title, input="choice",
+                options=[Choice(self.t("button.yes"), "opt:yes", "primary"), Choice(self.t("button.no"), "opt:no")],
+                actions=actions, intervention_id=self.iv.id,
+            ))
+            return
+        f = self.field_at(c)
+        if list_field is not None and c.item == 0 and c.sub == list_field.items[0].key and not repeat:
+            self.replies.append(Reply(text=list_field.question(self.locale), kind="info", title=title))
+        value = self.current_value(c)
+        note = self.t("ask.current", value=store.display(f, value, self.locale)) if value not in (None, "", []) else None
+        if f.required and note is None:
+            note = self.t("ask.required")
+        self.replies.append(Reply(
+            text=f.question(self.locale), kind="question", title=title, note=note, input=f.kind,
+            options=[Choice(o.label(self.locale), f"opt:{o.key}") for o in self.options_for(f)],
+            multi=f.kind == "multichoice", actions=actions, intervention_id=self.iv.id,
+        ))
+
+    # --- commands ------------------------------------------------------------------------
+
+    def back(self) -> None:
+        c = self.cursor
+        if self.conv.phase == "review" and self.iv is not None:
+            seq = self.sequence()
+            self.conv.back_to_review = False
+            return self.move_fresh(seq[-1])
+        if c is None or self.iv is None:
+            return self.menu(first=False)
+        seq = self.sequence()
+        i = self.index_of(c, seq)
+        if i == 0:
+            self.say("first_question")
+            return self.ask()
+        self.move(seq[i - 1])
+
+    def move_fresh(self, target: Cursor) -> None:
+        self.conv.phase = "asking"
+        self.place(target)
+        self.conv.failures = 0
+        self.ask()
+
+    def skip(self) -> None:
+        c = self.cursor
+        if self.conv.phase != "asking" or c is None or self.iv is None:
+            return self.menu(first=False)
+        list_field = self.list_field_at(c)
+        if list_field is not None:
+            row = self.item_row(list_field, c.item)
+            first = c.sub == list_field.items[0].key
+            if c.sub == MORE or (first and (row is None or getattr(row, c.sub) in (None, ""))):
+                if row is not None and store.item_is_empty(list_field, row):
+                    store.remove_item(self.s, self.iv, list_field, row)
+                return self.move(self.after_list(c))
+        f = self.field_at(c)
+        if f.required and self.current_value(c) in (None, "", []):
+            self.say("skipped_required")
+        self.move(self.following(c))
+
+    def pause(self) -> None:
+        if self.iv is None:
+            return self.menu(first=False)
+        self.conv.phase = "paused"
+        self.say("paused", title=self.iv.title or self.t("untitled"), id=self.iv.id).actions = [
+            Choice(self.t("button.resume"), "cmd:resume", "primary"),
+            Choice(self.t("button.mine"), "cmd:mine"),
+        ]
+
+    def help(self) -> None:
+        c = self.cursor
+        reply = Reply(text=self.t("help.commands"), kind="help", title=self.t("help.title"))
+        if self.conv.phase == "asking" and c is not None and c.sub != MORE and self.iv is not None:
+            reply.note = self.field_at(c).help(self.locale)
+            self.replies.append(reply)
+            return self.ask(repeat=True)
+        reply.actions = self.menu_actions()
+        self.replies.append(reply)
+
+    def summary(self) -> None:
+        if self.needs_description():
+            return
+        self.conv.phase = "review"
+        self.review()
+
+    def review(self) -> None:
+        iv = self.iv
+        missing = store.missing_required(self.s, iv)
+        status = self.t("review.published" if iv.status == "published" else "review.draft")
+        reply = Reply(
+            text=status, kind="review", title=iv.title or self.t("untitled"),
+            sections=store.describe(self.s, iv, self.locale), intervention_id=iv.id,
+            options=[Choice(self.t("button.edit_step", no=s.no, step=s.title(self.locale)), f"cmd:edit:{s.no}")
+                     for s in definition.steps()],
+        )
+        if missing:
+            reply.note = self.t("review.missing", fields=self.missing_text(missing))
+        elif iv.status == "draft":
+            reply.note = self.t("review.ready")
+            reply.actions.append(Choice(self.t("button.publish"), "cmd:publish", "primary"))
+        if self.conv.field:
+            reply.actions.append(Choice(self.t("button.resume"), "cmd:resume"))
+        reply.actions.append(Choice(self.t("button.mine"), "cmd:mine"))
+        self.replies.append(reply)
+
+    def missing_text(self, missing) -> str:
+        return ", ".join(f"{store.label_of(f, self.locale)} ({self.t('step_word')} {no})" for no, f in missing)
+
+    def new(self) -> None:
+        iv = store.new_draft(self.s, self.person)
+        self.set_intervention(iv)
+        self.conv.back_to_review = False
+        self.say("new", id=iv.id)
+        self.move_fresh(self.sequence()[0])
+
+    def resume(self) -> None:
+        iv = self.iv or store.latest_draft(self.s, self.person.id)
+        if iv is None:
+            self.say("no_drafts")
+            return self.menu(first=False)
+        if iv is not self.iv:
+            return self.open_intervention(iv)
+        if self.conv.field:
+            self.conv.phase = "asking"
+            self.say("resumed", title=iv.title or self.t("untitled"))
+            return self.ask()
+        self.conv.phase = "review"
+        self.review()
+
+    def mine(self) -> None:
+        rows = store.drafts_and_published(self.s, self.person.id)
+        if not rows:
+            self.say("no_drafts")
+            return self.menu(first=False)
+        lines = []
+        for iv in rows:
+            state = self.t("status.published" if iv.status == "published" else "status.draft")
+            when = f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}"
+            lines.append(Choice(f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when})", f"cmd:open:{iv.id}"))
+        self.replies.append(Reply(
+            text=self.t("mine.text"), kind="list", title=self.t("mine.title"), options=lines,
+            actions=[Choice(self.t("button.new"), "cmd:new")],
+        ))
+
+    def open(self, arg: str | None) -> None:
+        iv = self.s.get(Intervention, int(arg)) if arg and arg.isdigit() else None
+        if iv is None or iv.author_id != self.person.id:
+            self.say("not_found", kind="error", id=arg or "?")
+            return self.mine()
+        self.open_intervention(iv)
+
+    def open_intervention(self, iv: Intervention) -> None:
+        self.set_intervention(iv)
+        self.conv.back_to_review = False
+        self.conv.failures = 0
+        where = iv.resume_at if iv.status == "draft" else None
+        if where:
+            self.conv.phase = "asking"
+            self.place(Cursor(**where))
+            self.say("opened", id=iv.id, title=iv.title or self.t("untitled"))
+            return self.ask()
+        self.place(None)
+        self.conv.phase = "review"
+        self.review()
+
+    def edit(self, arg: str | None) -> None:
+        if self.needs_description():
+            return
+        total = len(definition.steps())
+        if not (arg and arg.isdigit() and 1 <= int(arg) <= total):
+            self.say("edit.bad_step", kind="error", total=total)
+            return self.ask() if self.conv.phase == "asking" else self.review()
+        no = int(arg)
+        first = next(c for c in self.sequence() if c.step == no)
+        self.conv.back_to_review = True
+        self.move_fresh(first)
+
+    def publish(self) -> None:
+        if self.needs_description():
+            return
+        iv = self.iv
+        missing = store.missing_required(self.s, iv)
+        if missing:
+            self.say("publish.missing", kind="error", fields=self.missing_text(missing))
+            self.conv.phase = "review"
+            return self.review()
+        first_time = iv.status != "published"
+        iv.status = "published"
+        iv.published_at = iv.published_at or utcnow()
+        iv.updated_at = utcnow()
+        self.place(None)
+        self.conv.phase = "review"
+        visibility = store.display(definition.find_field("visibility")[1], iv.visibility, self.locale)
+        self.say("publish.done" if first_time else "publish.updated", id=iv.id, visibility=visibility).actions = [
+            Choice(self.t("button.new"), "cmd:new"), Choice(self.t("button.mine"), "cmd:mine"),
+        ]
+
+    def export(self) -> None:
+        if self.needs_description():
+            return
+        self.replies.append(Reply(
+            text=self.t("export.text"), kind="export", title=self.iv.title or self.t("untitled"),
+            document=render_markdown(self.s, self.iv, self.locale), intervention_id=self.iv.id,
+        ))
+
+    def language(self, code: str | None) -> None:
+        self.person.locale = code if code in ("nl", "en") else "nl"
+        self.locale = self.person.locale
+        self.say("language.set")
+        if self.conv.phase == "asking" and self.cursor is not None and self.iv is not None:
+            self.ask()
+        elif self.conv.phase == "review" and self.iv is not None:
+            self.review()
+
+    def form(self, arg: str | None) -> None:
+        """Ask the adapter to show a step as a form (a Slack modal, an HTML form)."""
+        if self.iv is None:
+            self.set_intervention(store.new_draft(self.s, self.person))
+            self.move_fresh(self.sequence()[0])
+            self.replies.clear()
+        total = len(definition.steps())
+        no = int(arg) if arg and arg.isdigit() and 1 <= int(arg) <= total else (self.conv.step or 1)
+        self.replies.append(Reply(
+            text=self.t("form.text", no=no), kind="form", step=no, intervention_id=self.iv.id,
+            title=self.iv.title or self.t("untitled"),
+            actions=[Choice(self.t("button.open_form", no=no), f"form:{self.iv.id}:{no}", "primary")],
+        ))
+
+    def menu_actions(self) -> list[Choice]:
+        return [
+            Choice(self.t("button.new"), "cmd:new", "primary"),
+            Choice(self.t("button.resume"), "cmd:resume"),
+            Choice(self.t("button.mine"), "cmd:mine"),
+            Choice(self.t("button.help"), "cmd:help"),
+        ]
+
+    def menu(self, first: bool) -> None:
+        key = "welcome" if first else "menu"
+        self.say(key, name=self.person.display_name).actions = self.menu_actions()

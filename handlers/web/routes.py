@@ -1,0 +1,230 @@
+"""The local web chat: the same wizard in a browser, plain HTML forms, no accounts, no JavaScript.
+
+A browser is known by a random token in a cookie; the database keeps only its SHA-256.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import or_
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.routing import Route
+
+from bot import definition, store
+from bot.documents import as_dict, render_markdown
+from bot.forms import FormError
+from bot.i18n import t
+from bot.people import ensure_person
+from bot.replies import Reply, Turn
+from models import ChatMessage, Identity, Intervention, Organisation, Person
+
+COOKIE = "wwidw_web"
+TRANSCRIPT = 80  # messages shown on the chat page
+
+pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def web_routes(core) -> list[Route]:
+    db, wizard, forms, settings = core.db, core.wizard, core.forms, core.settings
+
+    def render(name: str, locale: str, status: int = 200, **context) -> HTMLResponse:
+        html = pages.get_template(name).render(locale=locale, t=partial(t, locale), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def reader(request: Request) -> tuple[Person | None, Identity | None]:
+        token = request.cookies.get(COOKIE)
+        if not token or len(token) > 100:
+            return None, None
+        with db.transaction() as s:
+            identity = s.exec(select(Identity).where(
+                Identity.platform == "web", Identity.workspace == "", Identity.external_id == token_hash(token))).first()
+            return (s.get(Person, identity.person_id), identity) if identity else (None, None)
+
+    def locale_of(person: Person | None) -> str:
+        return (person.locale if person else None) or settings.wwidw_locale
+
+    def take_turn(person: Person, identity: Identity, turn: Turn, shown: str | None) -> None:
+        replies = wizard.handle(person.id, turn) or []
+        with db.transaction() as s:
+            if shown:
+                s.add(ChatMessage(identity_id=identity.id, sender="user", body={"text": shown}))
+            for reply in replies:
+                s.add(ChatMessage(identity_id=identity.id, sender="bot", body=dataclasses.asdict(reply)))
+
+    def transcript(identity: Identity) -> list[dict]:
+        with db.transaction() as s:
+            rows = list(s.exec(select(ChatMessage).where(ChatMessage.identity_id == identity.id)
+                               .order_by(ChatMessage.id.desc()).limit(TRANSCRIPT)))
+        rows.reverse()
+        last_user = max((i for i, m in enumerate(rows) if m.sender == "user"), default=-1)
+        return [{"sender": m.sender, "text": m.body.get("text"), "reply": m.body, "live": i > last_user}
+                for i, m in enumerate(rows)]
+
+    def label_for(identity: Identity, value: str) -> str:
+        """What a clicked button said, to show it in the transcript."""
+        for message in reversed(transcript(identity)):
+            if message["sender"] == "bot":
+                for choice in message["reply"].get("options", []) + message["reply"].get("actions", []):
+                    if choice["value"] == value:
+                        return choice["label"]
+        return value
+
+    async def home(request: Request):
+        person, identity = await run_in_threadpool(reader, request)
+        if person is None:
+            return render("start.html", settings.wwidw_locale)
+        messages = await run_in_threadpool(transcript, identity)
+        last = next((m["reply"] for m in reversed(messages) if m["sender"] == "bot"), {})
+        return render("chat.html", locale_of(person), messages=messages, input=last.get("input"))
+
+    async def start(request: Request):
+        form = await request.form()
+        name = str(form.get("name") or "").strip()[:120]
+        if not name:
+            return render("start.html", settings.wwidw_locale, status=400, error=t(settings.wwidw_locale, "web.name_missing"))
+        token = secrets.token_urlsafe(32)
+
+        def create():
+            person_id = ensure_person(db, "web", "", token_hash(token), name, settings.wwidw_web_organisation)
+            with db.transaction() as s:
+                person = s.get(Person, person_id)
+                identity = s.exec(select(Identity).where(Identity.person_id == person_id)).first()
+            take_turn(person, identity, Turn(text=""), None)
+
+        await run_in_threadpool(create)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, token, max_age=3600 * 24 * 365, httponly=True, samesite="lax")
+        return response
+
+    async def say(request: Request):
+        person, identity = await run_in_threadpool(reader, request)
+        if person is None:
+            return RedirectResponse("/", status_code=303)
+        form = await request.form()
+        picked = [str(v) for v in form.getlist("opt")]
+        text, action = str(form.get("text") or ""), str(form.get("action") or "")
+        if form.get("multi"):
+            if not picked:
+                return RedirectResponse("/#latest", status_code=303)
+            turn = Turn(action="opts:" + "|".join(picked))
+        elif action:
+            turn = Turn(action=action)
+        elif text.strip():
+            turn = Turn(text=text)
+        else:
+            return RedirectResponse("/#latest", status_code=303)
+
+        def run():
+            shown = label_for(identity, turn.action) if turn.action and not turn.action.startswith("opts:") else None
+            if turn.action and turn.action.startswith("opts:"):
+                shown = ", ".join(label_for(identity, f"opt:{key}") for key in picked)
+            take_turn(person, identity, turn, shown or text)
+
+        await run_in_threadpool(run)
+        return RedirectResponse("/#latest", status_code=303)
+
+    def visible(person: Person | None, iv_id: int):
+        with db.transaction() as s:
+            organisation = s.get(Organisation, person.organisation_id) if person else None
+            iv = s.exec(select(Intervention).where(Intervention.id == iv_id, store.visible_to(person, organisation))).first()
+            if iv is None and person is not None:
+                own = s.get(Intervention, iv_id)
+                iv = own if own is not None and own.author_id == person.id else None
+            if iv is None:
+                return None
+            org = s.get(Organisation, iv.organisation_id)
+            author = s.get(Person, iv.author_id)
+            locale = locale_of(person)
+            return {
+                "iv": iv, "organisation": org.name, "author": author.display_name,
+                "sections": store.describe(s, iv, locale), "markdown": render_markdown(s, iv, locale),
+                "json": as_dict(s, iv),
+            }
+
+    async def descriptions(request: Request):
+        person, _ = await run_in_threadpool(reader, request)
+
+        def rows():
+            with db.transaction() as s:
+                organisation = s.get(Organisation, person.organisation_id) if person else None
+                condition = store.visible_to(person, organisation)
+                if person is not None:
+                    condition = or_(condition, Intervention.author_id == person.id)
+                query = (select(Intervention, Organisation).join(Organisation, Organisation.id == Intervention.organisation_id)
+                         .where(condition).order_by(Intervention.updated_at.desc()).limit(200))
+                return list(s.exec(query))
+
+        return render("list.html", locale_of(person), rows=await run_in_threadpool(rows))
+
+    async def description(request: Request):
+        person, _ = await run_in_threadpool(reader, request)
+        raw = request.path_params["ref"]
+        number, _, fmt = raw.partition(".")
+        if not number.isdigit() or fmt not in ("", "md", "json"):
+            return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
+        found = await run_in_threadpool(visible, person, int(number))
+        if found is None:
+            return render("start.html" if person is None else "list.html", locale_of(person), status=404, rows=[],
+                          error=t(locale_of(person), "web.not_found"))
+        if fmt == "md":
+            return PlainTextResponse(found["markdown"], media_type="text/markdown; charset=utf-8")
+        if fmt == "json":
+            return JSONResponse(found["json"])
+        return render("description.html", locale_of(person), **found)
+
+    async def form_page(request: Request):
+        person, identity = await run_in_threadpool(reader, request)
+        if person is None:
+            return RedirectResponse("/", status_code=303)
+        iv_id, step = request.path_params["iv"], request.path_params["step"]
+        values: dict = {}
+        errors: dict = {}
+        if request.method == "POST":
+            form = await request.form()
+            values = {key: (form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key)) for key in form.keys()}
+            try:
+                errors = await run_in_threadpool(forms.submit, person.id, iv_id, step, values)
+            except FormError:
+                return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
+            if not errors:
+                last_step = step == len(definition.steps())
+
+                def after():
+                    saved = Reply(text=t(locale_of(person), "web.form_saved", no=step))
+                    with db.transaction() as s:
+                        s.add(ChatMessage(identity_id=identity.id, sender="bot", body=dataclasses.asdict(saved)))
+                    if last_step:
+                        take_turn(person, identity, Turn(action="cmd:summary"), None)
+
+                await run_in_threadpool(after)
+                target = "/#latest" if last_step else f"/formulier/{iv_id}/{step + 1}"
+                return RedirectResponse(target, status_code=303)
+        try:
+            form_spec = await run_in_threadpool(forms.form, person.id, iv_id, step)
+        except FormError:
+            return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
+        return render("form.html", locale_of(person), status=400 if errors else 200, form=form_spec,
+                      values={k: v for k, v in values.items() if isinstance(v, str)}, errors=errors)
+
+    return [
+        Route("/", home),
+        Route("/start", start, methods=["POST"]),
+        Route("/say", say, methods=["POST"]),
+        Route("/beschrijvingen", descriptions),
+        Route("/beschrijvingen/{ref}", description),
+        Route("/formulier/{iv:int}/{step:int}", form_page, methods=["GET", "POST"]),
+    ]
+

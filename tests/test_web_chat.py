@@ -1,0 +1,122 @@
+"""The web chat walked in a real headless Chromium (Debian's, driven by Playwright)."""
+
+import shutil
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.app import Core, create_app
+from bot.settings import Settings
+from models import Intervention, Person
+from tests.helpers import Chat
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def web_app(db):
+    return create_app(core=Core(Settings(database_url=db.url, slack_bot_token=None, slack_signing_secret=None), db))
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def test_steps_one_and_two_in_a_browser(db, make_server, browser_page):
+    server = make_server(web_app(db))
+    page = browser_page
+    page.goto(server.url + "/")
+    page.fill("#name", "Fatima de Vries")
+    page.click("text=Begin")
+    page.click("button:has-text('Nieuwe beschrijving')")
+    assert "Wat is de titel" in page.inner_text("#chat")
+
+    def answer(text):
+        page.fill("[aria-label='Je antwoord']", text)
+        page.click("button:has-text('Stuur')")
+
+    answer("Buurtmoestuin Kruiskamp")
+    answer("Kruiskamp")
+    answer("Amersfoort")
+    answer("overslaan")
+    answer("1-3-2027")
+    answer("3 februari 2025")  # before the start date: refused with a reason
+    assert "ligt voor 1-3-2027" in page.inner_text("#chat")
+    answer("31-12-2028")
+    page.click("button:has-text('Lopend')")
+    page.check("input[value='sociale-cohesie']")
+    page.check("input[value='veiligheid']")
+    page.click("button:has-text('OK')")
+    assert "Stap 1 is bewaard" in page.inner_text("#chat")
+    answer("Weinig contact tussen buren.\nVooral ouderen zijn eenzaam.")
+    page.click("button:has-text('Terug')")
+    assert "Nu ingevuld: Weinig contact" in page.inner_text("#chat")
+    page.click("button:has-text('Overslaan')")
+    answer("Bewonersenquête 2026")
+    answer("Het contact blijft beperkt.")
+    assert "Stap 3 van 8" in page.inner_text("#chat")
+
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        author = s.get(Person, iv.author_id)
+        assert author.display_name == "Fatima de Vries"
+        assert (iv.title, iv.neighbourhood, iv.municipality) == ("Buurtmoestuin Kruiskamp", "Kruiskamp", "Amersfoort")
+        assert iv.project_status == "lopend" and iv.themes == ["sociale-cohesie", "veiligheid"]
+        assert str(iv.start_date) == "2027-03-01" and str(iv.end_date) == "2028-12-31"
+        assert iv.situation == "Weinig contact tussen buren.\nVooral ouderen zijn eenzaam."
+        assert iv.evidence == "Bewonersenquête 2026" and iv.status == "draft"
+
+    # A reload shows the same conversation: the transcript is stored too.
+    page.reload()
+    assert "Bewonersenquête 2026" in page.inner_text("#chat")
+
+
+def test_form_mode_in_a_browser(db, make_server, browser_page):
+    server = make_server(web_app(db))
+    page = browser_page
+    page.goto(server.url + "/")
+    page.fill("#name", "Joost")
+    page.click("text=Begin")
+    page.fill("[aria-label='Je antwoord']", "formulier")
+    page.click("button:has-text('Stuur')")
+    page.click("text=Open formulier stap 1")
+    page.fill("[name='title']", "Klushuizen Oost")
+    page.fill("[name='start_date']", "1-13-2027")
+    page.click("button:has-text('Bewaar en verder')")
+    assert "Die datum bestaat niet" in page.inner_text("main")
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title is None  # nothing stored from an invalid form
+    page.fill("[name='start_date']", "1-3-2027")
+    page.select_option("[name='project_status']", "idee")
+    page.click("button:has-text('Bewaar en verder')")
+    assert "Stap 2 van 8" in page.inner_text("h1")
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert (iv.title, iv.project_status, str(iv.start_date)) == ("Klushuizen Oost", "idee", "2027-03-01")
+
+
+def test_description_pages_respect_visibility(db, make_server):
+    server = make_server(web_app(db))
+    author = Chat(db, name="Auteur", external_id="U_AUTHOR")
+    author.say("nieuw")
+    author.say("Privéproject")
+    with db.transaction() as s:
+        iv_id = s.exec(select(Intervention)).one().id
+    with httpx.Client(base_url=server.url) as anonymous:
+        assert anonymous.get(f"/beschrijvingen/{iv_id}").status_code == 404
+        assert anonymous.get(f"/beschrijvingen/{iv_id}.json").status_code == 404
+        assert "Privéproject" not in anonymous.get("/beschrijvingen").text
+        assert anonymous.get("/beschrijvingen/abc").status_code == 404
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        huge = anonymous.post("/start", data={"name": "x" * 600_000})
+        assert huge.status_code == 413
+        assert anonymous.post("/start", data={"name": ""}).status_code == 400

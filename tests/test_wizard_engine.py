@@ -1,0 +1,119 @@
+from datetime import date
+
+from sqlmodel import select
+
+from models import Conversation, Effect, Indicator, Intervention, Report
+from tests.helpers import FULL_WALK, Chat
+
+
+def stored(db):
+    with db.transaction() as s:
+        return s.exec(select(Intervention)).one()
+
+
+def test_full_walk_stores_every_answer_and_publishes(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    assert chat.question.text.startswith("Wat is de titel")
+    for answer in FULL_WALK:
+        assert chat.question is not None, (answer, chat.texts())
+        chat.say(answer)
+        assert "error" not in chat.kinds(), (answer, chat.texts())
+    assert chat.last[-1].kind == "review"
+    chat.say("publiceer")
+    assert "Gepubliceerd" in chat.texts()
+    iv = stored(db)
+    assert iv.status == "published" and iv.visibility == "partners"
+    assert iv.title == "Buurtmoestuin Kruiskamp"
+    assert iv.start_date == date(2027, 3, 1) and iv.end_date == date(2028, 12, 31)
+    assert iv.themes == ["sociale-cohesie", "woonomgeving"]
+    assert iv.partner_organisations == ["gemeente Amersfoort", "Welzijn Centraal"]
+    assert iv.budget == 12500 and iv.target_group_size == 250
+    with db.transaction() as s:
+        effects = s.exec(select(Effect).order_by(Effect.position)).all()
+        assert [e.name for e in effects] == ["Sociale cohesie", "Ontmoeting / sociale contacten"]
+        indicator = s.exec(select(Indicator)).one()
+        assert indicator.name == "Rapportcijfer sociale samenhang"
+        assert (indicator.kind, indicator.unit, indicator.baseline, indicator.target) == ("outcome", "cijfer", 5.8, 6.5)
+        assert indicator.frequency == "yearly" and indicator.owner == "ik"
+        assert s.exec(select(Report)).one().url == "https://example.nl/projectplan.pdf"
+
+
+def test_back_skip_and_invalid_answers(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Titel A")
+    assert chat.question.text.startswith("In welke wijk")
+    chat.say("terug")
+    assert chat.question.text.startswith("Wat is de titel")
+    assert "Titel A" in chat.question.note
+    chat.say("overslaan")  # keeps the title
+    chat.say("Wijk")
+    chat.say("Gemeente")
+    chat.say("overslaan")  # partners
+    chat.say("31-2-2027")
+    assert chat.kinds()[0] == "error" and "bestaat niet" in chat.texts()
+    chat.say("morgen")
+    chat.say("ook niet")
+    assert "overslaan" in chat.texts().lower() and any(a.value == "cmd:skip" for a in chat.last[0].actions)
+    chat.say("1-3-2027")
+    chat.say("1-1-2027")
+    assert "ligt voor 1-3-2027" in chat.texts()
+    iv = stored(db)
+    assert iv.title == "Titel A" and iv.start_date == date(2027, 3, 1) and iv.end_date is None
+
+
+def test_pause_resume_edit_and_language(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Klushuizen Oost")
+    chat.say("pauze")
+    assert "Gepauzeerd" in chat.texts()
+    other = Chat(db)  # the same person, a new engine: nothing lives in memory
+    other.say("verder")
+    assert other.question.text.startswith("In welke wijk")
+    other.say("language en")
+    assert other.question.text.startswith("In which neighbourhood")
+    other.say("bewerk stap 1")
+    assert other.question.text.startswith("What is the title")
+    other.say("Klushuizen Oost 2")
+    for _ in range(7):
+        other.say("skip")
+    assert other.last[-1].kind == "review"
+    assert stored(db).title == "Klushuizen Oost 2"
+
+
+def test_several_drafts_and_choosing_one(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Eerste")
+    chat.say("nieuw")
+    chat.say("Tweede")
+    chat.say("mijn")
+    listing = chat.last[-1]
+    assert listing.kind == "list" and len(listing.options) == 2
+    first = next(o for o in listing.options if "Eerste" in o.label)
+    chat.say(action=first.value)
+    assert chat.question.text.startswith("In welke wijk")
+    with db.transaction() as s:
+        conv = s.exec(select(Conversation)).one()
+        assert s.get(Intervention, conv.intervention_id).title == "Eerste"
+
+
+def test_people_do_not_see_each_others_drafts(db):
+    anna, bert = Chat(db), Chat(db, name="Bert", external_id="U_BERT")
+    anna.say("nieuw")
+    anna.say("Geheim")
+    with db.transaction() as s:
+        iv_id = s.exec(select(Intervention)).one().id
+    bert.say(f"kies {iv_id}")
+    assert "vind ik niet" in bert.texts()
+
+
+def test_publish_requires_required_fields(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Alleen een titel")
+    chat.say("publiceer")
+    assert "Nog nodig" in chat.texts()
+    assert stored(db).status == "draft"

@@ -126,7 +126,7 @@ class Forms:
             for f in definition.step(step_no).fields:
                 if f.kind == "list":
                     lists[f.key] = self._parse_items(run, f, values, errors)
-                else:
+                elif f.key in values or f.key + OTHER in values:  # absent fields stay as they are
                     scalar[f.key] = self._parse(run, f, f.key, values, errors)
             for f in definition.step(step_no).fields:
                 if f.after and scalar.get(f.key) is not None:
@@ -165,14 +165,21 @@ class Forms:
 
     def _parse_items(self, run: TurnRun, f: Field, values: dict, errors: dict) -> dict[int, dict[str, object]]:
         indexes = sorted({int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and p.split(".")[1].isdigit()})
-        return {i: {sub.key: self._parse(run, sub, f"{f.key}.{i}.{sub.key}", values, errors) for sub in f.items}
-                for i in indexes[: f.max_items]}
+        slots = {}
+        for i in indexes[: f.max_items]:
+            slots[i] = {}
+            for sub in f.items:
+                path = f"{f.key}.{i}.{sub.key}"
+                if path in values or path + OTHER in values:
+                    slots[i][sub.key] = self._parse(run, sub, path, values, errors)
+        return slots
 
     def _store_items(self, run: TurnRun, iv: Intervention, f: Field, slots: dict[int, dict[str, object]]) -> None:
         rows = store.items(run.s, iv, f)
         for i, parsed in sorted(slots.items()):
             row = rows[i] if i < len(rows) else None
-            if all(v is None for v in parsed.values()):
+            if all(v is None for v in parsed.values()) and (row is None or all(
+                    getattr(row, sub.key) in (None, "", []) for sub in f.items if sub.key not in parsed)):
                 if row is not None:
                     store.remove_item(run.s, iv, f, row)
                 continue

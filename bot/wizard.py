@@ -72,15 +72,17 @@ def record_event(session: Session, event_id: str, platform: str) -> None:
         raise DuplicateEvent(event_id) from None
 
 
-def lock_conversation(session: Session, person_id: int) -> Conversation:
+def lock_conversation(session: Session, person_id: int) -> tuple[Conversation, bool]:
+    """The person's conversation, locked for this turn, and whether it was just created."""
     conv = session.exec(
         select(Conversation).where(Conversation.person_id == person_id).with_for_update()
     ).first()
-    if conv is None:
-        conv = Conversation(person_id=person_id)
-        session.add(conv)
-        session.flush()
-    return conv
+    if conv is not None:
+        return conv, False
+    conv = Conversation(person_id=person_id)
+    session.add(conv)
+    session.flush()
+    return conv, True
 
 
 class TurnRun:
@@ -91,7 +93,7 @@ class TurnRun:
         self.person = session.get(Person, person_id)
         if self.person is None:
             raise LookupError(f"no person {person_id}")
-        self.conv = lock_conversation(session, person_id)
+        self.conv, self.first_contact = lock_conversation(session, person_id)
         self.locale = self.person.locale or default_locale
         self.replies: list[Reply] = []
         self._iv: Intervention | None = None
@@ -206,7 +208,7 @@ class TurnRun:
         if self.conv.phase == "review" and self.iv is not None:
             self.say("review.typed")
             return self.review()
-        return self.menu(first=self.conv.phase == "idle" and self.conv.intervention_id is None)
+        return self.menu(first=self.first_contact)
 
     def command(self, cmd: Command) -> None:
         handler = {
@@ -220,7 +222,7 @@ class TurnRun:
             "mine": self.mine,
             "publish": self.publish,
             "export": self.export,
-            "menu": lambda: self.menu(first=False),
+            "menu": lambda: self.menu(first=self.first_contact),
         }.get(cmd.name)
         if handler:
             return handler()

@@ -130,3 +130,45 @@ def make_server():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def fake_slack():
+    from tests.fakes.slack_api import FakeSlack
+
+    fake = FakeSlack(users={"U1": "Anna Jansen", "U2": "Bram de Boer"})
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def slack(db, fake_slack, make_server):
+    """A live app with Slack on, talking to the fake Web API; returns a factory of Slack users.
+    `slack.restart()` starts a fresh app on the same database (as after a crash)."""
+    from bot.app import Core, create_app
+    from bot.settings import Settings
+    from tests.fakes.slack_api import TOKEN
+    from tests.slack_driver import SECRET, SlackSender, SlackUser
+
+    def settings():
+        return Settings(database_url=db.url, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
+                        slack_api_url=fake_slack.url, _env_file=None)
+
+    class SlackWorld:
+        def __init__(self):
+            self.start()
+
+        def start(self):
+            self.server = make_server(create_app(core=Core(settings())))
+            self.sender = SlackSender(self.server.url)
+
+        def restart(self):
+            self.server.stop()
+            self.start()
+
+        def user(self, user_id: str = "U1", team: str = "T1") -> SlackUser:
+            return SlackUser(self.sender, fake_slack, user_id, team)
+
+    world = SlackWorld()
+    yield world
+    assert not fake_slack.violations, fake_slack.violations

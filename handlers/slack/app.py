@@ -1,0 +1,241 @@
+"""Slack: slack-bolt listeners that turn Slack payloads into wizard turns and replies into Block Kit.
+
+Bolt checks every request's signature and age before any listener runs. Events are acknowledged
+at once and handled in bolt's worker threads; a retried event (same `event_id`) is recorded in the
+turn's own transaction, so it is handled once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+
+from bot import definition, store
+from bot.forms import FormError
+from bot.i18n import t
+from bot.people import ensure_person, find_person
+from bot.replies import Reply, Turn
+from handlers.slack import blocks
+from models import Person
+
+log = logging.getLogger("wwidw.slack")
+SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
+    "nieuw": "nieuw", "new": "nieuw", "verder": "verder", "continue": "verder", "mijn": "mijn", "mine": "mijn",
+    "export": "export", "help": "help", "hulp": "help", "overzicht": "overzicht", "summary": "overzicht",
+    "publiceer": "publiceer", "publish": "publiceer",
+}
+
+
+def describe(error: Exception) -> str:
+    """What went wrong talking to Slack, without echoing request data (tokens stay out of logs)."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return error.__class__.__name__
+
+
+def web_client(token: str, base_url: str) -> WebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx answers."""
+    client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/")
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_bolt_app(core, client: WebClient | None = None) -> App:
+    settings = core.settings
+    client = client or web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    app = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(),
+              raise_error_for_unhandled_request=False,
+              # Verify the token on the first request, not at start-up: a Slack outage must not
+              # keep the web chat from starting.
+              token_verification_enabled=False)
+    db, wizard, forms = core.db, core.wizard, core.forms
+
+    # --- people ------------------------------------------------------------------------
+
+    def person_for(client: WebClient, team_id: str, user_id: str) -> int:
+        with db.transaction() as s:
+            person = find_person(s, "slack", team_id, user_id)
+            if person is not None:
+                return person.id
+        name, tz = user_id, None
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+            tz = user.get("tz")
+        except Exception as e:
+            log.warning("users.info failed for a new person: %s", describe(e))
+        person_id = ensure_person(db, "slack", team_id, user_id, name)
+        if tz:  # kept for reminders in the person's own time zone
+            with db.transaction() as s:
+                person = s.get(Person, person_id)
+                person.timezone = person.timezone or tz
+        return person_id
+
+    # --- sending -----------------------------------------------------------------------
+
+    def post(client: WebClient, channel: str, replies: list[Reply], locale: str) -> None:
+        for text, message_blocks in blocks.messages(replies, locale):
+            try:
+                client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+            except Exception as e:
+                # The answer is already stored; the person can ask for the question again.
+                log.warning("chat.postMessage to %s failed: %s", channel, describe(e))
+
+    def open_form(client: WebClient, trigger_id: str, person_id: int, iv_id: int, step: int) -> None:
+        try:
+            view = blocks.modal(forms.form(person_id, iv_id, step))
+        except FormError:
+            return
+        try:
+            client.views_open(trigger_id=trigger_id, view=view)
+        except Exception as e:
+            log.warning("views.open failed: %s", describe(e))
+
+    def turn(client: WebClient, team_id: str, user_id: str, channel: str, what: Turn,
+             event_id: str | None = None, trigger_id: str | None = None) -> None:
+        person_id = person_for(client, team_id, user_id)
+        locale = wizard.locale_of(person_id)
+        try:
+            replies = wizard.handle(person_id, what, event_id=event_id, platform="slack")
+        except Exception:
+            log.exception("turn failed")
+            post(client, channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
+            return
+        if replies is None:
+            log.info("event %s was handled before; skipped", event_id)
+            return
+        locale = wizard.locale_of(person_id)  # the turn may have switched language
+        form = next((r for r in replies if r.kind == "form"), None)
+        if form is not None and trigger_id:
+            open_form(client, trigger_id, person_id, form.intervention_id, form.step)
+            replies = [r for r in replies if r.kind != "form"]
+        post(client, channel, replies, locale)
+
+    # --- listeners ---------------------------------------------------------------------
+
+    @app.event("message")
+    def on_message(body, event, client):
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        team_id = body.get("team_id") or event.get("team") or ""
+        turn(client, team_id, event["user"], event["channel"], Turn(text=event.get("text") or ""),
+             event_id=body.get("event_id"))
+
+    @app.event("app_home_opened")
+    def on_home(body, event, client):
+        if event.get("tab") != "home":
+            return
+        publish_home(client, body.get("team_id") or "", event["user"])
+
+    def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
+        person_id = person_for(client, team_id, user_id)
+        locale = wizard.locale_of(person_id)
+        with db.transaction() as s:
+            rows = [(iv.id, iv.title or t(locale, "untitled"),
+                     t(locale, "status.published" if iv.status == "published" else "status.draft"),
+                     f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}")
+                    for iv in store.drafts_and_published(s, person_id, limit=40)]
+        try:
+            client.views_publish(user_id=user_id, view=blocks.home_view(rows, locale))
+        except Exception as e:
+            log.warning("views.publish failed: %s", describe(e))
+
+    @app.action(re.compile(r"^wwidw:"))
+    def on_action(ack, body, action, client):
+        ack()
+        if action["type"] == "multi_static_select":
+            return  # a multi-select changing: wait for its OK button
+        team_id = (body.get("team") or {}).get("id") or ""
+        user_id = body["user"]["id"]
+        value, label = chosen(action, body)
+        if value is None:
+            return
+        if value.startswith("form:"):
+            person_id = person_for(client, team_id, user_id)
+            _, iv_id, step = value.split(":")
+            open_form(client, body["trigger_id"], person_id, int(iv_id), int(step))
+            return
+        channel = (body.get("channel") or {}).get("id") or user_id
+        message = body.get("message")
+        if message and body.get("container", {}).get("type") == "message":
+            person_id = person_for(client, team_id, user_id)
+            try:
+                client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label,
+                                   blocks=blocks.chosen_blocks(message.get("blocks") or [], label,
+                                                               wizard.locale_of(person_id)))
+            except Exception as e:
+                log.info("could not update the clicked message: %s", describe(e))
+        turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
+        if body.get("view", {}).get("type") == "home":
+            publish_home(client, team_id, user_id)
+
+    def chosen(action: dict, body: dict) -> tuple[str | None, str]:
+        """The wizard action value and a label for what was clicked or picked."""
+        if action["type"] == "static_select":
+            selected = action.get("selected_option") or {}
+            return selected.get("value"), (selected.get("text") or {}).get("text", "")
+        if action["action_id"] == f"{blocks.ACTION}:multi_ok":
+            state = (body.get("state") or {}).get("values", {}).get("multi", {})
+            picked = (state.get(f"{blocks.ACTION}:multi") or {}).get("selected_options") or []
+            if not picked:
+                return None, ""
+            return "opts:" + "|".join(o["value"] for o in picked), ", ".join(o["text"]["text"] for o in picked)
+        return action.get("value"), (action.get("text") or {}).get("text", "")
+
+    @app.command("/wwidw")
+    def on_command(ack, command, client):
+        words = (command.get("text") or "").strip().split(maxsplit=1)
+        sub = words[0].casefold() if words else "help"
+        rest = words[1] if len(words) > 1 else ""
+        team_id, user_id = command.get("team_id") or "", command["user_id"]
+        if sub in ("formulier", "form"):
+            ack()
+            return turn(client, team_id, user_id, user_id, Turn(action=f"cmd:form:{rest}" if rest else "cmd:form"),
+                        trigger_id=command.get("trigger_id"))
+        if sub not in SUBCOMMANDS:
+            with db.transaction() as s:
+                person = find_person(s, "slack", team_id, user_id)
+                locale = (person.locale if person else None) or settings.wwidw_locale
+            return ack(text=t(locale, "slack.help"))
+        in_dm = (command.get("channel_name") == "directmessage") or (command.get("channel_id") or "").startswith("D")
+        with db.transaction() as s:
+            person = find_person(s, "slack", team_id, user_id)
+            locale = (person.locale if person else None) or settings.wwidw_locale
+        ack() if in_dm else ack(text=t(locale, "slack.dm_notice"))
+        turn(client, team_id, user_id, user_id, Turn(text=SUBCOMMANDS[sub]))
+
+    @app.view(blocks.FORM_CALLBACK)
+    def on_form(ack, body, view, client):
+        team_id = (body.get("team") or {}).get("id") or ""
+        user_id = body["user"]["id"]
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            iv_id, step = int(meta["iv"]), int(meta["step"])
+        except (ValueError, KeyError, TypeError):
+            return ack()
+        person_id = person_for(client, team_id, user_id)
+        try:
+            errors = forms.submit(person_id, iv_id, step, blocks.submitted_values(view))
+        except FormError:
+            return ack()
+        if errors:
+            return ack(response_action="errors", errors={path: blocks.cut(msg, 150) for path, msg in errors.items()})
+        form = forms.form(person_id, iv_id, step + 1) if step < len(definition.steps()) else None
+        if form is not None:
+            return ack(response_action="update", view=blocks.modal(form))
+        ack(response_action="clear")
+        turn(client, team_id, user_id, user_id, Turn(action="cmd:summary"))
+
+    @app.error
+    def on_error(error, body):
+        log.error("unhandled error in a Slack listener: %s", error.__class__.__name__)
+
+    return app

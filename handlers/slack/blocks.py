@@ -1,0 +1,232 @@
+"""Replies and forms as Block Kit, within Slack's limits.
+
+All text that may contain what people typed is escaped for mrkdwn (&, <, >), so nobody can
+smuggle in @channel mentions or disguised links. Long texts are cut for display only; the full
+text stays in the database.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.forms import OTHER, Form, FormField
+from bot.i18n import t
+from bot.replies import Choice, Reply
+
+SECTION_TEXT = 3000
+BUTTON_TEXT = 75
+OPTION_TEXT = 75
+MESSAGE_BLOCKS = 50
+MODAL_BLOCKS = 100
+BUTTONS_AS_SELECT_ABOVE = 5
+INPUT_MAX = 3000
+ACTION = "wwidw"  # action_id prefix of every interactive element we send
+FORM_CALLBACK = "wwidw_form"
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = BUTTON_TEXT) -> dict:
+    return {"type": "plain_text", "text": cut(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn_section(text: str) -> list[dict]:
+    """One or more section blocks holding `text` (already escaped), each within the limit."""
+    chunks = [text[i: i + SECTION_TEXT] for i in range(0, len(text), SECTION_TEXT)] or [" "]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks[:3]]
+
+
+def button(choice: Choice, n: int) -> dict:
+    element = {"type": "button", "action_id": f"{ACTION}:b{n}", "text": plain(choice.label), "value": choice.value[:2000]}
+    if choice.style in ("primary", "danger"):
+        element["style"] = choice.style
+    return element
+
+
+def option(choice: Choice) -> dict:
+    return {"text": plain(choice.label, OPTION_TEXT), "value": choice.value[:150]}
+
+
+def reply_blocks(reply: Reply, locale: str) -> list[dict]:
+    blocks: list[dict] = []
+    head = f"*{escape(reply.title)}*\n" if reply.title else ""
+    blocks += mrkdwn_section(head + escape(reply.text))
+    for section in reply.sections:
+        lines = [f"*{section.no}. {escape(section.title)}*"]
+        lines += [f"*{escape(line.label)}:* {escape(line.value)}" for line in section.lines] or [
+            f"_{escape(t(locale, 'doc.empty_step'))}_"]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut("\n".join(lines), SECTION_TEXT)}})
+    if reply.note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(escape(reply.note), SECTION_TEXT)}]})
+    if reply.options:
+        blocks += options_blocks(reply, locale)
+    if reply.actions:
+        blocks.append({"type": "actions", "elements": [button(c, n) for n, c in enumerate(reply.actions[:25])]})
+    return blocks
+
+
+def options_blocks(reply: Reply, locale: str) -> list[dict]:
+    choices = reply.options[:100]
+    if reply.multi:
+        return [{
+            "type": "actions", "block_id": "multi",
+            "elements": [
+                {"type": "multi_static_select", "action_id": f"{ACTION}:multi", "placeholder": plain(t(locale, "slack.pick")),
+                 "options": [option(Choice(c.label, c.value[4:])) for c in choices]},
+                {"type": "button", "action_id": f"{ACTION}:multi_ok", "text": plain(t(locale, "slack.ok")),
+                 "style": "primary", "value": "multi"},
+            ],
+        }]
+    if len(choices) > BUTTONS_AS_SELECT_ABOVE:
+        return [{"type": "actions", "elements": [{
+            "type": "static_select", "action_id": f"{ACTION}:select", "placeholder": plain(t(locale, "slack.pick")),
+            "options": [option(c) for c in choices]}]}]
+    return [{"type": "actions", "elements": [button(c, 100 + n) for n, c in enumerate(choices)]}]
+
+
+def messages(replies: list[Reply], locale: str) -> list[tuple[str, list[dict]]]:
+    """The replies of one turn as as few messages as Slack allows: (fallback text, blocks) each."""
+    out: list[tuple[str, list[dict]]] = []
+    blocks: list[dict] = []
+    text = ""
+    for reply in replies:
+        if reply.kind == "export" and reply.document:
+            out += document_messages(reply)
+            continue
+        these = reply_blocks(reply, locale)
+        if blocks and len(blocks) + len(these) > MESSAGE_BLOCKS:
+            out.append((text, blocks))
+            blocks, text = [], ""
+        blocks += these[:MESSAGE_BLOCKS]
+        text = cut(escape(reply.text), 3000)  # notifications show the last, most relevant line
+    if blocks:
+        out.append((text, blocks))
+    return out
+
+
+def document_messages(reply: Reply) -> list[tuple[str, list[dict]]]:
+    """An exported Markdown document as preformatted text, split over as many blocks as needed."""
+    doc = escape(reply.document)
+    size = SECTION_TEXT - 8
+    chunks = [doc[i: i + size] for i in range(0, len(doc), size)]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(reply.title or '')}* · {escape(reply.text)}"}}]
+    blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}} for chunk in chunks]
+    return [(escape(reply.text), blocks[i: i + MESSAGE_BLOCKS]) for i in range(0, len(blocks), MESSAGE_BLOCKS)]
+
+
+def chosen_blocks(original: list[dict], label: str, locale: str) -> list[dict]:
+    """The message a button was clicked in, without its buttons, saying what was chosen."""
+    kept = [b for b in original if b.get("type") not in ("actions",)]
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(t(locale, "slack.chosen", label=label))}]})
+    return kept[:MESSAGE_BLOCKS]
+
+
+# --- forms (modals) --------------------------------------------------------------------------
+
+
+def modal(form: Form) -> dict:
+    locale = form.locale
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(form.title)}*"}}]
+    group = None
+    for f in form.fields:
+        these = []
+        if f.group and f.group != group:
+            these.append({"type": "header", "text": plain(f.group, 150)})
+        these += field_blocks(f, locale)
+        if len(blocks) + len(these) > MODAL_BLOCKS:
+            break  # what does not fit stays as it is: absent fields are left unchanged
+        group = f.group or group
+        blocks += these
+    last = form.step == form.total
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK,
+        "private_metadata": json.dumps({"iv": form.intervention_id, "step": form.step}),
+        "title": plain(t(locale, "slack.form_title", no=form.step, total=form.total), 24),
+        "submit": plain(t(locale, "button.save_done" if last else "button.save_next"), 24),
+        "close": plain(t(locale, "button.cancel"), 24),
+        "blocks": blocks,
+    }
+
+
+def field_blocks(f: FormField, locale: str) -> list[dict]:
+    label = plain(f.label + (" *" if f.required else ""), 2000)
+    base = {"type": "input", "block_id": f.path, "optional": True, "label": label}
+    if f.help:
+        base["hint"] = plain(f.help, 2000)
+    if f.kind in ("text", "longtext", "number", "link") and len(f.value) > INPUT_MAX:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": escape(
+            f"{f.label}\n{t(locale, 'slack.too_long_for_form')}")}}]
+    if f.kind == "date":
+        element = {"type": "datepicker", "action_id": "v"}
+        if f.value:
+            d, m, y = f.value.split("-")
+            element["initial_date"] = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+        return [{**base, "element": element}]
+    if f.kind in ("choice", "multichoice") and f.options:
+        opts = [option(c) for c in f.options[:100]]
+        element = {"type": "multi_static_select" if f.kind == "multichoice" else "static_select",
+                   "action_id": "v", "options": opts, "placeholder": plain(t(locale, "slack.pick"))}
+        selected = [o for o in opts if o["value"] in f.selected]
+        if selected and f.kind == "multichoice":
+            element["initial_options"] = selected
+        elif selected:
+            element["initial_option"] = selected[0]
+        blocks = [{**base, "element": element}]
+        if f.allow_other:
+            other = {"type": "plain_text_input", "action_id": "v", "max_length": min(f.max_len or INPUT_MAX, INPUT_MAX)}
+            if f.value:
+                other["initial_value"] = f.value
+            blocks.append({"type": "input", "block_id": f.path + OTHER, "optional": True,
+                           "label": plain(t(locale, "web.other"), 2000), "element": other})
+        return blocks
+    element = {"type": "plain_text_input", "action_id": "v", "multiline": f.kind == "longtext",
+               "max_length": min(f.max_len or INPUT_MAX, INPUT_MAX)}
+    if f.value:
+        element["initial_value"] = f.value
+    return [{**base, "element": element}]
+
+
+def submitted_values(view: dict) -> dict:
+    """The raw values of a submitted modal, by field path."""
+    values = {}
+    for path, actions in (view.get("state", {}).get("values") or {}).items():
+        element = actions.get("v") or {}
+        kind = element.get("type")
+        if kind == "multi_static_select":
+            values[path] = [o["value"] for o in element.get("selected_options") or []]
+        elif kind == "static_select":
+            values[path] = (element.get("selected_option") or {}).get("value")
+        elif kind == "datepicker":
+            values[path] = element.get("selected_date")
+        else:
+            values[path] = element.get("value")
+    return values
+
+
+def home_view(items: list[tuple[int, str, str, str]], locale: str) -> dict:
+    """The App Home tab: the person's drafts and published descriptions, with buttons to continue."""
+    blocks: list[dict] = [
+        {"type": "header", "text": plain(t(locale, "slack.home_title"), 150)},
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_intro"))}},
+        {"type": "actions", "elements": [
+            button(Choice(t(locale, "button.new"), "cmd:new", "primary"), 0),
+            button(Choice(t(locale, "slack.form_button"), "cmd:form"), 1),
+        ]},
+        {"type": "divider"},
+    ]
+    if not items:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_empty"))}})
+    for n, (iv_id, title, state, when) in enumerate(items[:40]):
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": cut(f"*{escape(title)}* (#{iv_id})\n{escape(state)} · {escape(when)}", SECTION_TEXT)},
+            "accessory": button(Choice(t(locale, "button.resume"), f"cmd:open:{iv_id}"), 10 + n),
+        })
+    return {"type": "home", "blocks": blocks[:MODAL_BLOCKS]}

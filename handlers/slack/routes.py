@@ -1,0 +1,30 @@
+"""`POST /slack/events`: events, interactivity and slash commands, all through one bolt app.
+
+Bolt's own Starlette adapter would run `dispatch` on the event loop; we run it in a worker
+thread instead, so one slow request never holds up the others.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from handlers.slack.app import build_bolt_app
+
+
+def slack_routes(core, client=None) -> list[Route]:
+    bolt = build_bolt_app(core, client)
+
+    async def events(request: Request):
+        body = await request.body()
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except ValueError:  # not UTF-8, or not the JSON it claims to be: nothing to verify or do
+            return PlainTextResponse("malformed request", status_code=400)
+        response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        return to_starlette_response(response)
+
+    return [Route("/slack/events", events, methods=["POST"])]

@@ -1,0 +1,165 @@
+"""A fake Slack Web API: a real local HTTP server that answers like slack.com/api and records
+every call, so tests assert on what the bot really sent over the wire.
+
+It also checks the Block Kit limits Slack enforces and can be told to answer 429 or 500.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+TOKEN = "xoxb-test-token"
+
+
+@dataclass
+class Call:
+    seq: int
+    method: str
+    args: dict
+    result: dict = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    def __init__(self, token: str = TOKEN, users: dict | None = None):
+        self.token = token
+        self.users = users or {}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self._seq = itertools.count(1)
+        self._ts = itertools.count(1)
+        self._cond = threading.Condition()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.handle_api()
+
+            def do_POST(self):
+                self.handle_api()
+
+            def handle_api(self):
+                url = urlsplit(self.path)
+                method = url.path.rsplit("/", 1)[-1]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                args = dict(parse_qsl(url.query))
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args.update(json.loads(raw or "{}"))
+                else:
+                    args.update(parse_qsl(raw))
+                status, headers, body = fake.answer(method, args, self.headers.get("Authorization") or "")
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- behaviour ---------------------------------------------------------------------
+
+    def fail(self, method: str, status: int, times: int = 1, headers: dict | None = None, body: dict | None = None):
+        """Answer the next `times` calls of `method` with an HTTP error (e.g. 429 with Retry-After)."""
+        body = body or {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        self.failures.setdefault(method, []).extend([(status, headers or {}, body)] * times)
+
+    def answer(self, method: str, args: dict, authorization: str) -> tuple[int, dict, dict]:
+        with self._cond:
+            if self.failures.get(method):
+                status, headers, body = self.failures[method].pop(0)
+                self.calls.append(Call(next(self._seq), method + ":failed", args))
+                self._cond.notify_all()
+                return status, headers, body
+            if authorization != f"Bearer {self.token}":
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            for key in ("blocks", "view"):
+                if isinstance(args.get(key), str):
+                    args[key] = json.loads(args[key])
+            self.check_limits(method, args)
+            result = self.result(method, args)
+            self.calls.append(Call(next(self._seq), method, args, result))
+            self._cond.notify_all()
+            return 200, {}, result
+
+    def result(self, method: str, args: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "wwidw",
+                    "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            return {"ok": True, "channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
+        if method == "users.info":
+            user = args.get("user")
+            info = {"id": user, "name": user.lower(), "real_name": self.users.get(user, f"Gebruiker {user}"),
+                    "tz": "Europe/Amsterdam", "profile": {"display_name": self.users.get(user, "")}}
+            return {"ok": True, "user": info}
+        return {"ok": True}
+
+    def check_limits(self, method: str, args: dict) -> None:
+        blocks = args.get("blocks") or (args.get("view") or {}).get("blocks") or []
+        limit = 100 if "view" in args else 50
+        if len(blocks) > limit:
+            self.violations.append(f"{method}: {len(blocks)} blocks")
+        for block in blocks:
+            text = (block.get("text") or {}).get("text") or ""
+            if block.get("type") == "section" and len(text) > 3000:
+                self.violations.append(f"{method}: section of {len(text)} characters")
+            for element in block.get("elements") or []:
+                if element.get("type") == "button" and len(element["text"]["text"]) > 75:
+                    label = element["text"]["text"]
+                    self.violations.append(f"{method}: button text of {len(label)} characters")
+        title = ((args.get("view") or {}).get("title") or {}).get("text") or ""
+        if len(title) > 24:
+            self.violations.append(f"{method}: modal title of {len(title)} characters")
+
+    # --- inspection --------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        with self._cond:
+            return self.calls[-1].seq if self.calls else 0
+
+    def of(self, method: str, after: int = 0, **match) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method and c.seq > after
+                    and all(c.args.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, method: str, after: int = 0, count: int = 1, timeout: float = 10, **match) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self.calls if c.method == method and c.seq > after
+                         and all(c.args.get(k) == v for k, v in match.items())]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {count}× {method} {match} after #{after}; saw "
+                                         f"{[(c.seq, c.method) for c in self.calls[-10:]]}")
+                self._cond.wait(left)

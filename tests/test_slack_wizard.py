@@ -1,0 +1,225 @@
+"""The wizard in Slack: signed events and clicks through the real slack-bolt request path."""
+
+from sqlmodel import select
+
+from models import Intervention, Person
+from tests.helpers import FULL_WALK
+from tests.slack_driver import texts
+
+
+def test_full_walk_by_dm_then_publish(slack, db, fake_slack):
+    anna = slack.user("U1")
+    message = anna.say("hallo")
+    assert "Hoi Anna Jansen" in texts(message)
+    message = anna.click("Nieuwe beschrijving")
+    assert "Wat is de titel" in texts(message)
+    for answer in FULL_WALK:
+        message = anna.say(answer)
+        assert "Dat is geen" not in texts(message), (answer, texts(message))
+    assert "Alles wat nodig is, is ingevuld" in texts(message)
+    message = anna.click("Publiceren")
+    assert "Gepubliceerd!" in texts(message)
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert iv.status == "published" and iv.title == "Buurtmoestuin Kruiskamp"
+        person = s.get(Person, iv.author_id)
+        assert person.display_name == "Anna Jansen" and person.timezone == "Europe/Amsterdam"
+    # The clicked message lost its buttons and says what was chosen.
+    update = fake_slack.of("chat.update")[-1].args
+    assert "Gekozen: Publiceren" in texts(update)
+    assert not any(b["type"] == "actions" for b in update["blocks"])
+
+
+def current(db):
+    with db.transaction() as s:
+        return s.exec(select(Intervention).order_by(Intervention.id.desc())).first()
+
+
+def test_buttons_back_skip_edit_pause_and_resume(slack, db):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Klushuizen Oost")
+    message = anna.click("Terug")
+    assert "Wat is de titel" in texts(message) and "Nu ingevuld: Klushuizen Oost" in texts(message)
+    message = anna.click("Overslaan")
+    assert "In welke wijk" in texts(message)
+    anna.say("Oost")
+    message = anna.click("Pauze")
+    assert "Gepauzeerd" in texts(message)
+    message = anna.say("verder")
+    assert "In welke gemeente" in texts(message)
+    message = anna.say("overzicht")
+    assert "Klushuizen Oost" in texts(message) and "Nog nodig om te publiceren" in texts(message)
+    message = anna.pick("Bewerk stap 1 · Basisgegevens")
+    assert "Wat is de titel" in texts(message)
+    anna.say("Klushuizen Oost-Kwartier")
+    assert current(db).title == "Klushuizen Oost-Kwartier"
+
+
+def test_choices_by_select_and_multi_select(slack, db):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    for answer in ["T", "W", "G", "overslaan", "overslaan", "overslaan"]:
+        anna.say(answer)
+    message = anna.click("Afgerond")
+    assert "thema" in texts(message)
+    message = anna.pick_many(["Veiligheid en overlast", "Armoede en schulden"])
+    assert "Stap 1 is bewaard" in texts(message)
+    iv = current(db)
+    assert iv.project_status == "afgerond" and iv.themes == ["veiligheid", "armoede"]
+
+
+def test_invalid_answers_get_a_reason_and_after_three_help_or_skip(slack, db):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    for answer in ["T", "W", "G", "overslaan"]:
+        anna.say(answer)
+    message = anna.say("volgend jaar")
+    assert "Dat is geen datum die ik herken" in texts(message)
+    anna.say("ooit")
+    message = anna.say("binnenkort")
+    assert "Het lukt nog niet" in texts(message)
+    labels = [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "Hulp" in labels and "Overslaan" in labels
+    message = anna.say("1-3-2027")
+    assert "Wanneer eindigt" in texts(message)
+    assert str(current(db).start_date) == "2027-03-01"
+
+
+def test_forged_and_old_signatures_are_rejected_and_change_nothing(slack, db, fake_slack):
+    from tests.slack_driver import SlackSender
+
+    event = {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "nieuw", "ts": "1.0"}
+    forged = SlackSender(slack.server.url, secret="not-the-secret").event(event)
+    assert forged.status_code == 401
+    old = slack.sender.event(event, timestamp=int(__import__("time").time()) - 6 * 60)
+    assert old.status_code == 401
+    garbage = slack.sender.post("{not json", "application/json")
+    assert garbage.status_code in (200, 400, 404)
+    unsigned = slack.sender.http.post("/slack/events", content=b"{}", headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    __import__("time").sleep(0.3)
+    assert current(db) is None
+    assert not fake_slack.of("chat.postMessage")
+
+
+def test_a_retried_event_is_handled_once(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    before = fake_slack.last_seq
+    anna.say("Eerste titel", event_id="EvSAME")
+    retried = slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1",
+                                  "text": "Eerste titel", "ts": "2.0"}, event_id="EvSAME", retry=1)
+    assert retried.status_code == 200
+    __import__("time").sleep(0.5)
+    assert len(fake_slack.of("chat.postMessage", after=before, channel="DU1")) == 1
+    message = anna.say("Wijk")  # the next question is the municipality, not the neighbourhood again
+    assert "In welke gemeente" in texts(message)
+    assert (current(db).title, current(db).neighbourhood) == ("Eerste titel", "Wijk")
+
+
+def test_a_new_app_after_a_crash_resumes_at_the_right_question(slack, db):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Buurtbeheerbedrijf")
+    anna.say("Selwerd")
+    slack.restart()  # a new process on the same database: nothing was kept in memory
+    anna = slack.user("U1")
+    message = anna.say("Groningen")
+    assert "partnerorganisaties" in texts(message)
+    iv = current(db)
+    assert (iv.title, iv.neighbourhood, iv.municipality) == ("Buurtbeheerbedrijf", "Selwerd", "Groningen")
+
+
+def test_two_people_interleaving(slack, db):
+    import threading
+
+    anna, bram = slack.user("U1"), slack.user("U2")
+    anna.say("nieuw")
+    bram.say("nieuw")
+    errors = []
+
+    def walk(person, answers):
+        try:
+            for answer in answers:
+                person.say(answer)
+        except Exception as e:  # reported below, in the test's own thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=walk, args=(anna, ["Anna's project", "Wijk A", "Gemeente A"])),
+               threading.Thread(target=walk, args=(bram, ["Brams project", "Wijk B", "Gemeente B"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with db.transaction() as s:
+        rows = {iv.title: iv for iv in s.exec(select(Intervention))}
+        assert (rows["Anna's project"].neighbourhood, rows["Anna's project"].municipality) == ("Wijk A", "Gemeente A")
+        assert (rows["Brams project"].neighbourhood, rows["Brams project"].municipality) == ("Wijk B", "Gemeente B")
+        assert rows["Anna's project"].author_id != rows["Brams project"].author_id
+
+
+def test_english_on_request(slack, db):
+    anna = slack.user("U1")
+    message = anna.say("language en")
+    assert "I now speak English" in texts(message)
+    message = anna.say("new")
+    assert "What is the title" in texts(message) and "Step 1 of 8" in texts(message)
+    message = anna.say("skip")
+    assert "In which neighbourhood" in texts(message) and "Needed to publish" in texts(message)
+    message = anna.say("taal nl")
+    assert "In welke wijk" in texts(message)
+
+
+def test_user_text_is_escaped_and_long_texts_fit_block_kit(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("<!channel> & <https://evil.example|klik>")
+    message = anna.say("terug")
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|klik&gt;" in texts(message)
+    assert "<!channel>" not in texts(message)
+    anna.say("bewerk stap 2")
+    long_text = "Lange analyse van de wijk. " * 370  # ~10,000 characters
+    anna.say(long_text.strip())
+    message = anna.say("overzicht")
+    assert current(db).situation == long_text.strip()  # stored in full
+    assert "…" in texts(message)  # shown shortened
+    too_long = anna.say("bewerk stap 2") and anna.say("x" * 12_000)
+    assert "Dat is te lang" in texts(too_long)
+    assert current(db).situation == long_text.strip()
+    # the fake checks every message against Slack's limits (see the `slack` fixture)
+
+
+def test_rate_limits_and_server_errors_from_slack_are_retried(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    fake_slack.fail("chat.postMessage", 429, headers={"Retry-After": "1"})
+    before = fake_slack.last_seq
+    message = anna.say("Titel na een 429")
+    assert "In welke wijk" in texts(message)
+    assert len(fake_slack.of("chat.postMessage:failed", after=before)) == 1
+    assert len(fake_slack.of("chat.postMessage", after=before, channel="DU1")) == 1
+    fake_slack.fail("chat.postMessage", 500)
+    message = anna.say("Wijk na een 500")
+    assert "In welke gemeente" in texts(message)
+    fake_slack.fail("chat.postMessage", 500, times=3)  # Slack stays down (1 try + 2 retries): the answer is still stored
+    anna.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1",
+                       "text": "Gemeente tijdens storing", "ts": "3.0"})
+    fake_slack.wait_for("chat.postMessage:failed", after=before, count=5)
+    __import__("time").sleep(0.3)
+    assert current(db).municipality == "Gemeente tijdens storing"
+    message = anna.say("verder")
+    assert "partnerorganisaties" in texts(message)
+
+
+def test_messages_from_bots_and_channels_are_ignored(slack, db, fake_slack):
+    slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "bot_id": "B9",
+                        "text": "nieuw", "ts": "1.0"})
+    slack.sender.event({"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1",
+                        "text": "nieuw", "ts": "1.0"})
+    slack.sender.event({"type": "message", "subtype": "message_changed", "channel_type": "im", "channel": "DU1",
+                        "ts": "1.0"})
+    slack.sender.event({"type": "reaction_added", "user": "U1", "reaction": "tada"})
+    __import__("time").sleep(0.5)
+    assert not fake_slack.of("chat.postMessage") and current(db) is None

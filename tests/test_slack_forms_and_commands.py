@@ -1,0 +1,134 @@
+"""Form mode in modals, the /wwidw slash command and the App Home tab."""
+
+import json
+
+from sqlmodel import select
+
+from models import Effect, Indicator, Intervention
+from tests.slack_driver import texts
+
+STEPS = {
+    1: {"title": "Buurtmoestuin", "neighbourhood": "Kruiskamp", "municipality": "Amersfoort",
+        "partner_organisations": "gemeente, welzijn", "start_date": "2027-03-01", "end_date": "2028-12-31",
+        "project_status": "Lopend", "themes": ["Sociale cohesie en ontmoeting"]},
+    2: {"situation": "Weinig contact", "evidence": "Enquête", "baseline_alternative": "Blijft zo"},
+    3: {"final_target_group": "Bewoners", "target_group_size": "250"},
+    4: {"effects.0.name": "Sociale cohesie", "effects.0.success_criterion": "Cijfer naar 6,5"},
+    5: {"approach": "Tuindagen", "executors": "Opbouwwerker"},
+    6: {"theory_of_change": "Samen tuinieren verbindt"},
+    7: {"budget": "12.500", "hours": "320"},
+    8: {"indicators.0.name": "Rapportcijfer sociale samenhang", "indicators.0.kind": "Outcome",
+        "indicators.0.unit": "Rapportcijfer 1-10", "indicators.0.baseline": "5,8", "indicators.0.target": "6,5",
+        "indicators.0.frequency": "Jaarlijks", "indicators.0.owner": "Anna",
+        "reports.0.title": "Projectplan", "reports.0.url": "https://example.nl/plan.pdf", "visibility": "Openbaar"},
+}
+
+
+def test_full_walk_by_modals(slack, db, fake_slack):
+    anna = slack.user("U1")
+    response = anna.command("formulier")
+    assert response.status_code == 200
+    fake_slack.wait_for("views.open")
+    view = anna.open_view()
+    assert view["title"]["text"] == "Stap 1 van 8"
+    for step in range(1, 9):
+        response = anna.submit(view, STEPS[step])
+        assert response.status_code == 200, response.text
+        answer = response.json() if response.content else {}
+        if step < 8:
+            assert answer["response_action"] == "update", answer
+            view = answer["view"]
+            assert view["title"]["text"] == f"Stap {step + 1} van 8"
+            assert json.loads(view["private_metadata"])["step"] == step + 1
+        else:
+            assert answer == {"response_action": "clear"}
+    review = fake_slack.wait_for("chat.postMessage", channel="U1")[-1].args
+    assert "Alles wat nodig is, is ingevuld" in texts(review)
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert (iv.title, iv.project_status, iv.themes, iv.visibility) == ("Buurtmoestuin", "lopend", ["sociale-cohesie"], "public")
+        assert iv.partner_organisations == ["gemeente", "welzijn"] and iv.budget == 12500
+        assert str(iv.start_date) == "2027-03-01"
+        assert s.exec(select(Effect)).one().name == "Sociale cohesie"
+        indicator = s.exec(select(Indicator)).one()
+        assert (indicator.kind, indicator.unit, indicator.baseline, indicator.frequency) == ("outcome", "cijfer", 5.8, "yearly")
+
+
+def test_modal_validation_errors_are_shown_in_the_modal_and_store_nothing(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.command("formulier")
+    fake_slack.wait_for("views.open")
+    view = anna.open_view()
+    response = anna.submit(view, {"title": "Titel", "start_date": "2027-03-01", "end_date": "2026-01-01"})
+    assert response.json()["response_action"] == "errors"
+    assert "ligt voor 1-3-2027" in response.json()["errors"]["end_date"]
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title is None
+    assert anna.submit(view, {"title": "Titel", "start_date": "2027-03-01"}).json()["response_action"] == "update"
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title == "Titel"
+
+
+def test_form_step_numbers_and_values_survive_a_round_trip(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Titel")
+    anna.command("formulier 7")
+    fake_slack.wait_for("views.open")
+    view = anna.open_view()
+    assert view["title"]["text"] == "Stap 7 van 8"
+    answer = anna.submit(view, {"budget": "veel"}).json()
+    assert answer["response_action"] == "errors" and "budget" in answer["errors"]
+    answer = anna.submit(view, {"budget": "1.250,50"}).json()
+    assert answer["response_action"] == "update"
+    anna.say("bewerk stap 7")
+    anna.command("formulier 7")
+    fake_slack.wait_for("views.open", count=2)
+    budget = next(b for b in anna.open_view()["blocks"] if b.get("block_id") == "budget")
+    assert budget["element"]["initial_value"] == "1.250,5"
+
+
+def test_slash_commands(slack, db, fake_slack):
+    anna = slack.user("U1")
+    response = anna.command("nieuw")
+    assert response.status_code == 200 and "privégesprek" in response.text
+    question = fake_slack.wait_for("chat.postMessage", channel="U1")[-1].args
+    assert "Wat is de titel" in texts(question)
+    anna.say("Mijn titel")
+    response = anna.command("mijn", channel="DU1")
+    listing = fake_slack.wait_for("chat.postMessage", channel="U1", count=2)[-1].args
+    assert "Mijn titel" in texts(listing)
+    anna.command("export")
+    document = fake_slack.wait_for("chat.postMessage", channel="U1", count=3)[-1].args
+    assert "# Mijn titel" in texts(document) and "## 8. Meten en delen" in texts(document)
+    for unknown in ["", "blabla", "help"]:
+        response = anna.command(unknown)
+        assert response.status_code == 200
+    assert "Gebruik: /wwidw nieuw" in anna.command("onbekend").text
+
+
+def test_app_home_lists_drafts_with_buttons_to_continue(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Eerste project")
+    anna.say("nieuw")
+    anna.say("Tweede project")
+    before = fake_slack.last_seq
+    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    home = fake_slack.wait_for("views.publish", after=before)[-1].args
+    assert home["user_id"] == "U1"
+    shown = json.dumps(home["view"], ensure_ascii=False)
+    assert "Eerste project" in shown and "Tweede project" in shown
+    first = next(b for b in home["view"]["blocks"] if "Eerste project" in (b.get("text") or {}).get("text", ""))
+    button = first["accessory"]
+    before = fake_slack.last_seq
+    anna.sender.interaction({
+        "type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "api_app_id": "A1",
+        "trigger_id": "trigger.home", "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "home", "blocks": home["view"]["blocks"]},
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b", "value": button["value"],
+                     "text": button["text"], "action_ts": "1.0"}],
+    })
+    message = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
+    assert "Eerste project" in texts(message) and "In welke wijk" in texts(message)
+    fake_slack.wait_for("views.publish", after=before)  # the home tab is refreshed

@@ -142,10 +142,10 @@ class Forms:
                 self._store_items(run, iv, definition.step(step_no).field(key), slots)
             iv.updated_at = utcnow()
             # The chat continues after this step (or at the review after the last one).
-            following = [c for c in run.sequence() if c.step > step_no]
+            following = run.first_of(step_no + 1)
             run.conv.phase = "asking" if following else "review"
             run.conv.back_to_review = False
-            run.place(following[0] if following else None)
+            run.place(following)
             return {}
 
     def _parse(self, run: TurnRun, f: Field, path: str, values: dict, errors: dict):
@@ -175,20 +175,20 @@ class Forms:
         return slots
 
     def _store_items(self, run: TurnRun, iv: Intervention, f: Field, slots: dict[int, dict[str, object]]) -> None:
-        rows = store.items(run.s, iv, f)
+        rows = list(run.rows(f))
         for i, parsed in sorted(slots.items()):
             row = rows[i] if i < len(rows) else None
             if all(v is None for v in parsed.values()) and (row is None or all(
                     getattr(row, sub.key) in (None, "", []) for sub in f.items if sub.key not in parsed)):
                 if row is not None:
-                    store.remove_item(run.s, iv, f, row)
+                    run.remove_item(f, row)
                 continue
             if row is None:
-                row = store.add_item(run.s, iv, f)
+                row = run.add_item(f)
             for key, value in parsed.items():
                 setattr(row, key, value)
         # Renumber whatever is left, in order.
-        for position, row in enumerate(store.items(run.s, iv, f)):
+        for position, row in enumerate(run.rows(f)):
             row.position = position
 
 

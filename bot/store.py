@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from datetime import date
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot import definition
@@ -27,11 +26,6 @@ def put(iv: Intervention, f: Field, value) -> None:
 def items(session: Session, iv: Intervention, f: Field) -> list:
     table = LIST_TABLES[f.key]
     return list(session.exec(select(table).where(table.intervention_id == iv.id).order_by(table.position, table.id)))
-
-
-def count_items(session: Session, iv: Intervention, f: Field) -> int:
-    table = LIST_TABLES[f.key]
-    return session.exec(select(func.count()).select_from(table).where(table.intervention_id == iv.id)).one()
 
 
 def add_item(session: Session, iv: Intervention, f: Field, **values):

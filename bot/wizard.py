@@ -40,12 +40,20 @@ class DuplicateEvent(Exception):
     pass
 
 
+@dataclass
+class Outcome:
+    """What a turn produced: the replies, in the language the person now speaks."""
+
+    replies: list[Reply]
+    locale: str
+
+
 class Wizard:
     def __init__(self, db: Database, default_locale: str = "nl"):
         self.db = db
         self.default_locale = default_locale
 
-    def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> list[Reply] | None:
+    def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> Outcome | None:
         """Apply one turn; returns the replies, or None when `event_id` was handled before."""
         try:
             with self.db.transaction() as session:
@@ -53,7 +61,7 @@ class Wizard:
                     record_event(session, event_id, platform)
                 run = TurnRun(session, person_id, self.default_locale)
                 run.dispatch(turn)
-                return run.replies
+                return Outcome(run.replies, run.locale)
         except DuplicateEvent:
             return None
 
@@ -97,6 +105,7 @@ class TurnRun:
         self.locale = self.person.locale or default_locale
         self.replies: list[Reply] = []
         self._iv: Intervention | None = None
+        self._rows: dict[str, list] = {}
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -117,6 +126,7 @@ class TurnRun:
 
     def set_intervention(self, iv: Intervention | None) -> None:
         self._iv = iv
+        self._rows.clear()
         self.conv.intervention_id = iv.id if iv else None
 
     @property
@@ -133,21 +143,24 @@ class TurnRun:
         f = definition.step(c.step).field(c.field)
         return f if f.kind == "list" else None
 
-    def sequence(self) -> list[Cursor]:
-        """Every question of the current description in order, given how many items lists have."""
+    def step_sequence(self, no: int) -> list[Cursor]:
+        """The questions of one step in order, given how many items its lists have now."""
         seq: list[Cursor] = []
-        for s in definition.steps():
-            for f in s.fields:
-                if f.kind != "list":
-                    seq.append(Cursor(s.no, f.key))
-                    continue
-                n = store.count_items(self.s, self.iv, f)
-                if n == 0:
-                    seq.append(Cursor(s.no, f.key, 0, f.items[0].key))
-                    continue
-                seq += [Cursor(s.no, f.key, i, sub.key) for i in range(n) for sub in f.items]
-                seq.append(Cursor(s.no, f.key, n - 1, MORE))
+        for f in definition.step(no).fields:
+            if f.kind != "list":
+                seq.append(Cursor(no, f.key))
+                continue
+            n = len(self.rows(f))
+            if n == 0:
+                seq.append(Cursor(no, f.key, 0, f.items[0].key))
+                continue
+            seq += [Cursor(no, f.key, i, sub.key) for i in range(n) for sub in f.items]
+            seq.append(Cursor(no, f.key, n - 1, MORE))
         return seq
+
+    def first_of(self, no: int) -> Cursor | None:
+        """The first question of step `no`, or None past the last step."""
+        return self.step_sequence(no)[0] if 1 <= no <= len(definition.steps()) else None
 
     def index_of(self, c: Cursor, seq: list[Cursor]) -> int:
         if c in seq:
@@ -167,7 +180,7 @@ class TurnRun:
         """Indicators proposed by the catalogue for the effects chosen in step 4."""
         effects_field = definition.find_field("effects")[1]
         seen, out = set(), []
-        for row in store.items(self.s, self.iv, effects_field):
+        for row in self.rows(effects_field):
             effect = definition.effect_by_name(row.name or "")
             for n, suggestion in enumerate(effect.indicators if effect else ()):
                 if suggestion.nl not in seen:
@@ -176,10 +189,24 @@ class TurnRun:
         return out
 
     def item_row(self, list_field: Field, index: int, create: bool = False):
-        rows = store.items(self.s, self.iv, list_field)
+        rows = self.rows(list_field)
         if index < len(rows):
             return rows[index]
-        return store.add_item(self.s, self.iv, list_field) if create else None
+        return self.add_item(list_field) if create else None
+
+    def rows(self, list_field: Field) -> list:
+        """The items of a list field, read once per turn (lists change only through add/remove)."""
+        if list_field.key not in self._rows:
+            self._rows[list_field.key] = store.items(self.s, self.iv, list_field)
+        return self._rows[list_field.key]
+
+    def add_item(self, list_field: Field):
+        self._rows.pop(list_field.key, None)
+        return store.add_item(self.s, self.iv, list_field)
+
+    def remove_item(self, list_field: Field, row) -> None:
+        self._rows.pop(list_field.key, None)
+        store.remove_item(self.s, self.iv, list_field, row)
 
     def current_value(self, c: Cursor):
         list_field = self.list_field_at(c)
@@ -261,10 +288,10 @@ class TurnRun:
                 return self.reject(Invalid("invalid.yes_no"))
             if not yes:
                 return self.move(self.after_list(c))
-            if store.count_items(self.s, self.iv, list_field) >= list_field.max_items:
+            if len(self.rows(list_field)) >= list_field.max_items:
                 self.say("list.full", max=list_field.max_items)
                 return self.move(self.after_list(c))
-            store.add_item(self.s, self.iv, list_field)
+            self.add_item(list_field)
             return self.move(Cursor(c.step, c.field, c.item + 1, list_field.items[0].key))
         f = self.field_at(c)
         options = self.options_for(f)
@@ -315,14 +342,21 @@ class TurnRun:
     # --- moving --------------------------------------------------------------------------
 
     def following(self, c: Cursor) -> Cursor | None:
-        seq = self.sequence()
+        seq = self.step_sequence(c.step)
         i = self.index_of(c, seq)
-        return seq[i + 1] if i + 1 < len(seq) else None
+        return seq[i + 1] if i + 1 < len(seq) else self.first_of(c.step + 1)
+
+    def preceding(self, c: Cursor) -> Cursor | None:
+        seq = self.step_sequence(c.step)
+        i = self.index_of(c, seq)
+        if i > 0:
+            return seq[i - 1]
+        return self.step_sequence(c.step - 1)[-1] if c.step > 1 else None
 
     def after_list(self, c: Cursor) -> Cursor | None:
-        seq = self.sequence()
-        later = [x for x in seq[self.index_of(c, seq):] if (x.step, x.field) != (c.step, c.field)]
-        return later[0] if later else None
+        seq = self.step_sequence(c.step)
+        later = [x for x in seq[self.index_of(c, seq):] if x.field != c.field]
+        return later[0] if later else self.first_of(c.step + 1)
 
     def move(self, target: Cursor | None) -> None:
         """Go to `target` (None: past the last question), tidy up, and ask what comes next."""
@@ -358,10 +392,10 @@ class TurnRun:
         list_field = self.list_field_at(old)
         if list_field is None:
             return
-        for index, row in enumerate(store.items(self.s, self.iv, list_field)):
+        for index, row in enumerate(list(self.rows(list_field))):
             kept = keep is not None and (keep.step, keep.field, keep.item) == (old.step, old.field, index)
             if not kept and store.item_is_empty(list_field, row):
-                store.remove_item(self.s, self.iv, list_field, row)
+                self.remove_item(list_field, row)
 
     def ask(self, repeat: bool = False) -> None:
         c = self.cursor
@@ -372,7 +406,7 @@ class TurnRun:
         title = self.t("ask.title", no=step.no, total=len(definition.steps()), step=step.title(self.locale))
         if list_field is not None:
             title += f" · {list_field.item_label(self.locale)} {c.item + 1}"
-        actions = [Choice(self.t("button.back"), "cmd:back")] if self.index_of(c, self.sequence()) > 0 else []
+        actions = [Choice(self.t("button.back"), "cmd:back")] if c != self.first_of(1) else []
         actions += [
             Choice(self.t("button.skip"), "cmd:skip"),
             Choice(self.t("button.help"), "cmd:help"),
@@ -403,17 +437,15 @@ class TurnRun:
     def back(self) -> None:
         c = self.cursor
         if self.conv.phase == "review" and self.iv is not None:
-            seq = self.sequence()
             self.conv.back_to_review = False
-            return self.move_fresh(seq[-1])
+            return self.move_fresh(self.step_sequence(len(definition.steps()))[-1])
         if c is None or self.iv is None:
             return self.menu(first=False)
-        seq = self.sequence()
-        i = self.index_of(c, seq)
-        if i == 0:
+        target = self.preceding(c)
+        if target is None:
             self.say("first_question")
             return self.ask()
-        self.move(seq[i - 1])
+        self.move(target)
 
     def move_fresh(self, target: Cursor) -> None:
         self.conv.phase = "asking"
@@ -431,7 +463,7 @@ class TurnRun:
             first = c.sub == list_field.items[0].key
             if c.sub == MORE or (first and (row is None or getattr(row, c.sub) in (None, ""))):
                 if row is not None and store.item_is_empty(list_field, row):
-                    store.remove_item(self.s, self.iv, list_field, row)
+                    self.remove_item(list_field, row)
                 return self.move(self.after_list(c))
         f = self.field_at(c)
         if f.required and self.current_value(c) in (None, "", []):
@@ -491,7 +523,7 @@ class TurnRun:
         self.set_intervention(iv)
         self.conv.back_to_review = False
         self.say("new", id=iv.id)
-        self.move_fresh(self.sequence()[0])
+        self.move_fresh(self.first_of(1))
 
     def resume(self) -> None:
         iv = self.iv or store.latest_draft(self.s, self.person.id)
@@ -551,9 +583,8 @@ class TurnRun:
             self.say("edit.bad_step", kind="error", total=total)
             return self.ask() if self.conv.phase == "asking" else self.review()
         no = int(arg)
-        first = next(c for c in self.sequence() if c.step == no)
         self.conv.back_to_review = True
-        self.move_fresh(first)
+        self.move_fresh(self.first_of(no))
 
     def publish(self) -> None:
         if self.needs_description():
@@ -596,7 +627,7 @@ class TurnRun:
         """Ask the adapter to show a step as a form (a Slack modal, an HTML form)."""
         if self.iv is None:
             self.set_intervention(store.new_draft(self.s, self.person))
-            self.move_fresh(self.sequence()[0])
+            self.move_fresh(self.first_of(1))
             self.replies.clear()
         total = len(definition.steps())
         no = int(arg) if arg and arg.isdigit() and 1 <= int(arg) <= total else (self.conv.step or 1)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterator
 
@@ -15,12 +16,18 @@ from sqlmodel import Session, create_engine
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+_SQLITE_LOCKS: dict[str, threading.RLock] = {}
+
+
 class Database:
     """One engine per process; every unit of work is one `transaction()`."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        # SQLite lets one writer in at a time, and a waiting writer sleeps in steps of up to
+        # 100 ms. Threads of this process queue on a lock instead, which wakes them at once.
+        self._lock = _SQLITE_LOCKS.setdefault(url, threading.RLock()) if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -29,7 +36,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits at the end of the block, or rolls back on an error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._lock, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 

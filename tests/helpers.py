@@ -66,7 +66,7 @@ class Chat:
         self.last = []
 
     def say(self, text=None, action=None):
-        self.last = self.wizard.handle(self.person_id, Turn(text=text, action=action))
+        self.last = self.wizard.handle(self.person_id, Turn(text=text, action=action)).replies
         return self.last
 
     @property

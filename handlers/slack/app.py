@@ -59,11 +59,23 @@ def build_bolt_app(core, client: WebClient | None = None) -> App:
 
     # --- people ------------------------------------------------------------------------
 
+    known: dict[tuple[str, str], int] = {}  # (team, user) -> person id; identities never change owner
+
     def person_for(client: WebClient, team_id: str, user_id: str) -> int:
+        if (team_id, user_id) in known:
+            return known[(team_id, user_id)]
         with db.transaction() as s:
             person = find_person(s, "slack", team_id, user_id)
-            if person is not None:
-                return person.id
+        if person is None:
+            person_id = new_person(client, team_id, user_id)
+        else:
+            person_id = person.id
+        if len(known) > 50_000:
+            known.clear()
+        known[(team_id, user_id)] = person_id
+        return person_id
+
+    def new_person(client: WebClient, team_id: str, user_id: str) -> int:
         name, tz = user_id, None
         try:
             user = client.users_info(user=user_id).get("user") or {}
@@ -102,22 +114,22 @@ def build_bolt_app(core, client: WebClient | None = None) -> App:
     def turn(client: WebClient, team_id: str, user_id: str, channel: str, what: Turn,
              event_id: str | None = None, trigger_id: str | None = None) -> None:
         person_id = person_for(client, team_id, user_id)
-        locale = wizard.locale_of(person_id)
         try:
-            replies = wizard.handle(person_id, what, event_id=event_id, platform="slack")
+            outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
         except Exception:
             log.exception("turn failed")
+            locale = wizard.locale_of(person_id)
             post(client, channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
             return
-        if replies is None:
+        if outcome is None:
             log.info("event %s was handled before; skipped", event_id)
             return
-        locale = wizard.locale_of(person_id)  # the turn may have switched language
+        replies = outcome.replies
         form = next((r for r in replies if r.kind == "form"), None)
         if form is not None and trigger_id:
             open_form(client, trigger_id, person_id, form.intervention_id, form.step)
             replies = [r for r in replies if r.kind != "form"]
-        post(client, channel, replies, locale)
+        post(client, channel, replies, outcome.locale)
 
     # --- listeners ---------------------------------------------------------------------
 

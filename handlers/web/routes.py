@@ -57,7 +57,7 @@ def web_routes(core) -> list[Route]:
         return (person.locale if person else None) or settings.wwidw_locale
 
     def take_turn(person: Person, identity: Identity, turn: Turn, shown: str | None) -> None:
-        replies = wizard.handle(person.id, turn) or []
+        replies = wizard.handle(person.id, turn).replies
         with db.transaction() as s:
             if shown:
                 s.add(ChatMessage(identity_id=identity.id, sender="user", body={"text": shown}))

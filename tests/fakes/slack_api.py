@@ -27,8 +27,9 @@ class Call:
 
 
 class FakeSlack:
-    def __init__(self, token: str = TOKEN, users: dict | None = None):
+    def __init__(self, token: str = TOKEN, users: dict | None = None, listener=None):
         self.token = token
+        self.listener = listener  # called with each recorded Call (benchmarks watch replies this way)
         self.users = users or {}
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -100,9 +101,12 @@ class FakeSlack:
                     args[key] = json.loads(args[key])
             self.check_limits(method, args)
             result = self.result(method, args)
-            self.calls.append(Call(next(self._seq), method, args, result))
+            call = Call(next(self._seq), method, args, result)
+            self.calls.append(call)
             self._cond.notify_all()
-            return 200, {}, result
+        if self.listener:
+            self.listener(call)
+        return 200, {}, result
 
     def result(self, method: str, args: dict) -> dict:
         if method == "auth.test":

@@ -1,0 +1,179 @@
+"""Interactive benchmark: N people walk the wizard at once through signed Slack DM events.
+
+A live `wwidw serve` (its own process) talks to the fake Slack Web API (another process); each
+simulated person sends an answer, waits for the bot's reply to arrive at the fake, and sends the
+next. Latency runs from sending the event to the reply's arrival. Then the same load goes to a
+bare slack-bolt app that only echoes, measured in the same run, and the ratio of the two
+throughputs is printed.
+
+    python -m bench.wizard_bench [--people 20] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import httpx
+
+from tests.fakes.slack_api import TOKEN, FakeSlack
+from tests.helpers import FULL_WALK
+from tests.slack_driver import SECRET, SlackSender
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/slack/events", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(process.stderr.read().decode()[-2000:])
+
+
+def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
+    """The fake Web API in its own process; each message's arrival is reported as (channel, time)."""
+
+    def listener(call):
+        if call.method == "chat.postMessage":
+            arrivals.put((call.args.get("channel"), call.at))
+
+    fake = FakeSlack(listener=listener)
+    urls.put(fake.url)
+    threading.Event().wait()
+
+
+class Replies:
+    """Routes reply arrivals from the fake's process to the simulated person waiting for them."""
+
+    def __init__(self, arrivals: mp.Queue):
+        self.arrivals = arrivals
+        self.inboxes: dict[str, queue.Queue] = {}
+        threading.Thread(target=self.route, daemon=True).start()
+
+    def inbox(self, channel: str) -> queue.Queue:
+        return self.inboxes.setdefault(channel, queue.Queue())
+
+    def route(self) -> None:
+        while True:
+            channel, at = self.arrivals.get()
+            self.inbox(channel).put(at)
+
+
+def walk(url: str, replies: Replies, people: int, answers: list[str], run: str) -> tuple[float, list[float]]:
+    """Every person sends `answers` in order; returns the wall time and every answer's latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(people + 1)
+
+    def person(n: int) -> None:
+        user, channel = f"U{run}{n:04d}", f"D{run}{n:04d}"
+        inbox = replies.inbox(channel)
+        http = SlackSender(url)
+        barrier.wait()
+        for text in answers:
+            began = time.monotonic()
+            response = http.event({"type": "message", "channel_type": "im", "channel": channel, "user": user,
+                                   "text": text, "ts": f"{time.time():.6f}"})
+            response.raise_for_status()
+            arrived = inbox.get(timeout=30)
+            with lock:
+                latencies.append(arrived - began)
+
+    threads = [threading.Thread(target=person, args=(n,)) for n in range(people)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - began, latencies
+
+
+def report(name: str, wall: float, latencies: list[float]) -> float:
+    rate = len(latencies) / wall
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    print(f"{name:<28} {len(latencies):>5} answers  {rate:8.1f} answers/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    return rate
+
+
+def run(database_url: str, label: str, people: int, fake_url: str, replies: Replies) -> None:
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_url,
+           "DATABASE_URL": database_url, "PYTHONPATH": os.getcwd()}
+    answers = ["nieuw", *FULL_WALK]
+    port = free_port()
+    bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, port)
+    try:
+        wall, latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"W{label[0]}")
+    finally:
+        bot.terminate()
+        bot.wait()
+    port = free_port()
+    echo = start([sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--port", str(port), "--log-level",
+                  "warning"], env, port)
+    try:
+        echo_wall, echo_latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"E{label[0]}")
+    finally:
+        echo.terminate()
+        echo.wait()
+    print(f"\n{label}, {people} people at once, {len(answers)} answers each")
+    ours = report("wwidw wizard", wall, latencies)
+    bare = report("bare slack-bolt echo", echo_wall, echo_latencies)
+    print(f"{'ratio wizard / echo':<28} {ours / bare:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=20)
+    parser.add_argument("--postgres", action="store_true", help="also run against PostgreSQL")
+    args = parser.parse_args()
+    urls, arrivals = mp.Queue(), mp.Queue()
+    fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
+    fake.start()
+    fake_url, replies = urls.get(timeout=30), Replies(arrivals)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            run(f"sqlite:///{tmp}/bench.db", "SQLite", args.people, fake_url, replies)
+        if args.postgres:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            name = f"wwidw_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                run(make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), "PostgreSQL",
+                    args.people, fake_url, replies)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        fake.terminate()
+
+
+if __name__ == "__main__":
+    main()

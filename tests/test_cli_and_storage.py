@@ -1,0 +1,87 @@
+"""The `wwidw` command as a user runs it, and the schema that the migrations create."""
+
+import json
+import os
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import models  # noqa: F401
+from bot.app import Core, create_app
+from bot.settings import Settings
+from tests.helpers import FULL_WALK, Chat
+
+
+def wwidw(*args, database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_migrations_create_exactly_the_tables_of_the_models(db):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_db_upgrade_is_idempotent(database_url):
+    first = wwidw("db", "upgrade", database_url=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in wwidw("db", "upgrade", database_url=database_url).stdout
+
+
+def test_export_json_and_markdown(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    for answer in FULL_WALK:
+        chat.say(answer)
+    md = wwidw("export", "1", "--format", "md", database_url=db.url)
+    assert md.returncode == 0, md.stderr
+    headings = [line for line in md.stdout.splitlines() if line.startswith("## ")]
+    assert headings == ["## 1. Basisgegevens", "## 2. Aanleiding en probleem", "## 3. Doelgroep",
+                        "## 4. Doelen en beoogde effecten", "## 5. Aanpak en activiteiten",
+                        "## 6. Werkzame bestanddelen", "## 7. Inzet en kosten", "## 8. Meten en delen"]
+    assert md.stdout.startswith("# Buurtmoestuin Kruiskamp")
+    assert "**Wat is het budget in euro's:** € 12.500" in md.stdout
+    data = json.loads(wwidw("export", "1", "--format", "json", database_url=db.url).stdout)
+    assert data["steps"]["basis"]["start_date"] == "2027-03-01"
+    assert data["steps"]["effecten"]["effects"][1]["name"] == "Ontmoeting / sociale contacten"
+    english = wwidw("export", "--format", "md", "--locale", "en", database_url=db.url)
+    assert "## 8. Measuring and sharing" in english.stdout
+    missing = wwidw("export", "99", database_url=db.url)
+    assert missing.returncode == 1 and "no description #99" in missing.stderr
+
+
+def test_without_slack_settings_the_endpoint_is_off_and_the_web_chat_works(db, caplog):
+    import httpx
+
+    caplog.set_level("INFO")
+    app = create_app(core=Core(Settings(database_url=db.url, slack_bot_token=None, slack_signing_secret=None,
+                                        _env_file=None), db))
+    assert "Slack is off" in caplog.text
+    transport = httpx.ASGITransport(app=app)
+
+    async def calls():
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return (await client.post("/slack/events", content=b"{}")).status_code, (await client.get("/")).status_code
+
+    import asyncio
+
+    assert asyncio.run(calls()) == (404, 200)
+
+
+def test_healthz_reports_a_database_that_does_not_answer(tmp_path):
+    import httpx
+    import asyncio
+
+    app = create_app(core=Core(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+                                        _env_file=None)))
+
+    async def call():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return (await client.get("/healthz")).status_code
+
+    assert asyncio.run(call()) == 503

@@ -36,10 +36,6 @@ class Cursor:
     sub: str | None = None
 
 
-class DuplicateEvent(Exception):
-    pass
-
-
 @dataclass
 class Outcome:
     """What a turn produced: the replies, in the language the person now speaks."""
@@ -58,12 +54,20 @@ class Wizard:
         try:
             with self.db.transaction() as session:
                 if event_id:
-                    record_event(session, event_id, platform)
+                    # Inserted with the turn's other changes: a second copy of the event fails
+                    # on the primary key, rolls its whole turn back and sends nothing.
+                    session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
                 run = TurnRun(session, person_id, self.default_locale)
                 run.dispatch(turn)
                 return Outcome(run.replies, run.locale)
-        except DuplicateEvent:
-            return None
+        except IntegrityError:
+            if event_id and self.seen(event_id):
+                return None
+            raise
+
+    def seen(self, event_id: str) -> bool:
+        with self.db.transaction() as session:
+            return session.get(ProcessedEvent, event_id[:128]) is not None
 
     def locale_of(self, person_id: int) -> str:
         with self.db.transaction() as session:
@@ -71,26 +75,26 @@ class Wizard:
             return (person.locale if person else None) or self.default_locale
 
 
-def record_event(session: Session, event_id: str, platform: str) -> None:
-    """Claim an event id inside the caller's transaction; raises DuplicateEvent if it was seen."""
-    session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
-    try:
-        session.flush()
-    except IntegrityError:
-        raise DuplicateEvent(event_id) from None
-
-
-def lock_conversation(session: Session, person_id: int) -> tuple[Conversation, bool]:
-    """The person's conversation, locked for this turn, and whether it was just created."""
-    conv = session.exec(
-        select(Conversation).where(Conversation.person_id == person_id).with_for_update()
+def load_turn(session: Session, person_id: int):
+    """The person, their conversation (locked for this turn) and its description, in one query;
+    a first contact creates the conversation. Returns (person, conversation, description, new)."""
+    row = session.exec(
+        select(Conversation, Person, Intervention)
+        .join(Person, Person.id == Conversation.person_id)
+        .outerjoin(Intervention, Intervention.id == Conversation.intervention_id)
+        .where(Conversation.person_id == person_id)
+        .with_for_update(of=Conversation)
     ).first()
-    if conv is not None:
-        return conv, False
+    if row is not None:
+        conv, person, iv = row
+        return person, conv, iv, False
+    person = session.get(Person, person_id)
+    if person is None:
+        raise LookupError(f"no person {person_id}")
     conv = Conversation(person_id=person_id)
     session.add(conv)
     session.flush()
-    return conv, True
+    return person, conv, None, True
 
 
 class TurnRun:
@@ -98,13 +102,10 @@ class TurnRun:
 
     def __init__(self, session: Session, person_id: int, default_locale: str):
         self.s = session
-        self.person = session.get(Person, person_id)
-        if self.person is None:
-            raise LookupError(f"no person {person_id}")
-        self.conv, self.first_contact = lock_conversation(session, person_id)
+        self.person, self.conv, iv, self.first_contact = load_turn(session, person_id)
         self.locale = self.person.locale or default_locale
         self.replies: list[Reply] = []
-        self._iv: Intervention | None = None
+        self._iv: Intervention | None = iv if iv is not None and iv.author_id == person_id else None
         self._rows: dict[str, list] = {}
 
     # --- helpers -------------------------------------------------------------------------

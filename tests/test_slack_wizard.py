@@ -223,3 +223,65 @@ def test_messages_from_bots_and_channels_are_ignored(slack, db, fake_slack):
     slack.sender.event({"type": "reaction_added", "user": "U1", "reaction": "tada"})
     __import__("time").sleep(0.5)
     assert not fake_slack.of("chat.postMessage") and current(db) is None
+
+
+def test_the_same_event_delivered_twice_at_once_is_handled_once(slack, db, fake_slack):
+    import threading
+
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    before = fake_slack.last_seq
+    event = {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "Gelijktijdig",
+             "ts": "5.0"}
+    threads = [threading.Thread(target=slack.sender.event, args=(event,), kwargs={"event_id": "EvTWICE"})
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fake_slack.wait_for("chat.postMessage", after=before, channel="DU1")
+    __import__("time").sleep(0.5)
+    assert len(fake_slack.of("chat.postMessage", after=before, channel="DU1")) == 1
+    assert current(db).title == "Gelijktijdig"
+
+
+def test_signed_but_malformed_payloads_are_rejected_cleanly(slack, db, fake_slack):
+    import json as jsonlib
+    from urllib.parse import urlencode
+
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Bewaarde titel")
+    before = fake_slack.last_seq
+    bad = [
+        slack.sender.event({"type": "message", "channel_type": "im", "text": "geen gebruiker"}),
+        slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": ["U1"], "text": 5}),
+        slack.sender.interaction({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "actions": []}),
+        slack.sender.interaction({"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"},
+                                  "view": {"callback_id": "wwidw_form", "private_metadata": "niet json",
+                                           "state": {"values": {}}}}),
+        slack.sender.interaction({"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"},
+                                  "view": {"callback_id": "wwidw_form", "private_metadata": '{"iv": 999, "step": 1}',
+                                           "state": {"values": {}}}}),
+        slack.sender.post(urlencode({"payload": "{kapot"}), "application/x-www-form-urlencoded"),
+        slack.sender.post(jsonlib.dumps({"type": "url_verification", "challenge": "abc"}), "application/json"),
+        slack.sender.post(b"\xff\xfe".decode("latin-1"), "application/json"),
+    ]
+    assert all(r.status_code < 500 for r in bad), [(r.status_code, r.text) for r in bad]
+    assert bad[6].json() == {"challenge": "abc"}  # Slack's URL check when the app is set up
+    __import__("time").sleep(0.3)
+    assert current(db).title == "Bewaarde titel"
+    assert not fake_slack.of("chat.postMessage", after=before)
+
+
+def test_the_manifest_subscribes_to_what_the_bot_handles():
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "handlers/slack/manifest.yaml").read_text())
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
+    assert manifest["features"]["slash_commands"][0]["command"] == "/wwidw"
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert {"chat:write", "im:history", "users:read", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])

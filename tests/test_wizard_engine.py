@@ -117,3 +117,25 @@ def test_publish_requires_required_fields(db):
     chat.say("publiceer")
     assert "Nog nodig" in chat.texts()
     assert stored(db).status == "draft"
+
+
+def test_edit_a_published_description_later(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    for answer in FULL_WALK:
+        chat.say(answer)
+    chat.say("publiceer")
+    chat.say("nieuw")  # work on something else in between
+    chat.say("Iets anders")
+    chat.say("mijn")
+    published = next(o for o in chat.last[-1].options if "Buurtmoestuin" in o.label)
+    chat.say(action=published.value)
+    assert chat.last[-1].kind == "review" and "gepubliceerd" in chat.last[-1].text
+    chat.say(action="cmd:edit:1")
+    chat.say("Buurtmoestuin Kruiskamp-Zuid")
+    for _ in range(7):
+        chat.say("overslaan")
+    assert chat.last[-1].kind == "review"
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention).where(Intervention.status == "published")).one()
+        assert iv.title == "Buurtmoestuin Kruiskamp-Zuid" and iv.updated_at > iv.published_at

@@ -137,8 +137,11 @@ def build_bolt_app(core, client: WebClient | None = None) -> App:
     def on_message(body, event, client):
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
+        if not isinstance(event.get("user"), str) or not isinstance(event.get("channel"), str):
+            return
         team_id = body.get("team_id") or event.get("team") or ""
-        turn(client, team_id, event["user"], event["channel"], Turn(text=event.get("text") or ""),
+        text = event.get("text") if isinstance(event.get("text"), str) else ""
+        turn(client, team_id, event["user"], event["channel"], Turn(text=text),
              event_id=body.get("event_id"))
 
     @app.event("app_home_opened")

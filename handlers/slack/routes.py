@@ -6,6 +6,8 @@ thread instead, so one slow request never holds up the others.
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,6 +15,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from handlers.slack.app import build_bolt_app
+
+log = logging.getLogger("wwidw.slack")
 
 
 def slack_routes(core, client=None) -> list[Route]:
@@ -24,7 +28,11 @@ def slack_routes(core, client=None) -> list[Route]:
             bolt_request = to_bolt_request(request, body)
         except ValueError:  # not UTF-8, or not the JSON it claims to be: nothing to verify or do
             return PlainTextResponse("malformed request", status_code=400)
-        response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        try:
+            response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        except Exception as e:  # a payload of a shape bolt itself cannot read
+            log.warning("rejected a Slack request bolt could not read: %s", e.__class__.__name__)
+            return PlainTextResponse("malformed request", status_code=400)
         return to_starlette_response(response)
 
     return [Route("/slack/events", events, methods=["POST"])]

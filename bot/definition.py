@@ -34,6 +34,8 @@ class Field:
     en: str
     help_nl: str = ""
     help_en: str = ""
+    label_nl: str = ""  # a short name for reviews and documents; defaults to the question
+    label_en: str = ""
     required: bool = False
     max_len: int | None = None
     options: tuple[Option, ...] = ()
@@ -56,6 +58,10 @@ class Field:
 
     def help(self, locale: str) -> str:
         return self.help_en if locale == "en" else self.help_nl
+
+    def label(self, locale: str) -> str:
+        short = self.label_en if locale == "en" else self.label_nl
+        return short or self.question(locale).split("?")[0].split("(")[0].strip()
 
     def item_label(self, locale: str) -> str:
         return self.item_en if locale == "en" else self.item_nl

@@ -112,14 +112,9 @@ def describe(session: Session, iv: Intervention, locale: str, include_empty: boo
                 continue
             shown = display(f, get(iv, f), locale)
             if shown or include_empty:
-                section.lines.append(Line(label_of(f, locale), shown))
+                section.lines.append(Line(f.label(locale), shown))
         sections.append(section)
     return sections
-
-
-def label_of(f: Field, locale: str) -> str:
-    """A short label for a field: its question without the trailing explanation."""
-    return f.question(locale).split("?")[0].split("(")[0].strip()
 
 
 def drafts_and_published(session: Session, person_id: int, limit: int = 20) -> list[Intervention]:

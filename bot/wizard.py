@@ -517,7 +517,7 @@ class TurnRun:
         self.replies.append(reply)
 
     def missing_text(self, missing) -> str:
-        return ", ".join(f"{store.label_of(f, self.locale)} ({self.t('step_word')} {no})" for no, f in missing)
+        return ", ".join(f"{f.label(self.locale)} ({self.t('step_word')} {no})" for no, f in missing)
 
     def new(self) -> None:
         iv = store.new_draft(self.s, self.person)

@@ -45,7 +45,7 @@ def test_export_json_and_markdown(db):
                         "## 4. Doelen en beoogde effecten", "## 5. Aanpak en activiteiten",
                         "## 6. Werkzame bestanddelen", "## 7. Inzet en kosten", "## 8. Meten en delen"]
     assert md.stdout.startswith("# Buurtmoestuin Kruiskamp")
-    assert "**Wat is het budget in euro's:** € 12.500" in md.stdout
+    assert "**Budget:** € 12.500" in md.stdout
     data = json.loads(wwidw("export", "1", "--format", "json", database_url=db.url).stdout)
     assert data["steps"]["basis"]["start_date"] == "2027-03-01"
     assert data["steps"]["effecten"]["effects"][1]["name"] == "Ontmoeting / sociale contacten"

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import os
 
-from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from handlers.slack.app import web_client
+from handlers.slack.app import bolt_app
 
-bolt = App(client=web_client(os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_API_URL"]),
-           signing_secret=os.environ["SLACK_SIGNING_SECRET"], token_verification_enabled=False)
+bolt = bolt_app(os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_SIGNING_SECRET"], os.environ["SLACK_API_URL"])
 
 
 @bolt.event("message")

@@ -51,19 +51,23 @@ class Wizard:
 
     def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> Outcome | None:
         """Apply one turn; returns the replies, or None when `event_id` was handled before."""
-        try:
-            with self.db.transaction() as session:
-                if event_id:
-                    # Inserted with the turn's other changes: a second copy of the event fails
-                    # on the primary key, rolls its whole turn back and sends nothing.
-                    session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
-                run = TurnRun(session, person_id, self.default_locale)
-                run.dispatch(turn)
-                return Outcome(run.replies, run.locale)
-        except IntegrityError:
-            if event_id and self.seen(event_id):
-                return None
-            raise
+        for attempt in range(2):
+            try:
+                with self.db.transaction() as session:
+                    if event_id:
+                        # Inserted with the turn's other changes: a second copy of the event fails
+                        # on the primary key, rolls its whole turn back and sends nothing.
+                        session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
+                    run = TurnRun(session, person_id, self.default_locale)
+                    run.dispatch(turn)
+                    return Outcome(run.replies, run.locale)
+            except IntegrityError:
+                if event_id and self.seen(event_id):
+                    return None
+                if attempt:
+                    raise
+                # Two first turns of one person raced to create the conversation: go again.
+        raise AssertionError("unreachable")
 
     def seen(self, event_id: str) -> bool:
         with self.db.transaction() as session:

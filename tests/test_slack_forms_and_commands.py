@@ -132,3 +132,31 @@ def test_app_home_lists_drafts_with_buttons_to_continue(slack, db, fake_slack):
     message = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
     assert "Eerste project" in texts(message) and "In welke wijk" in texts(message)
     fake_slack.wait_for("views.publish", after=before)  # the home tab is refreshed
+
+
+def test_form_buttons_in_the_dm_and_on_the_app_home_open_modals(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    message = anna.say("formulier 3")
+    assert "Vul stap 3 in als formulier" in texts(message)
+    before = fake_slack.last_seq
+    anna.click("Open formulier stap 3", wait=False)
+    view = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
+    assert view["title"]["text"] == "Stap 3 van 8"
+    assert {b["block_id"] for b in view["blocks"] if b["type"] == "input"} == {
+        "final_target_group", "intermediate_target_group", "target_group_size"}
+    before = fake_slack.last_seq
+    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    home = fake_slack.wait_for("views.publish", after=before)[-1].args["view"]
+    form_button = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+                       if e["value"] == "cmd:form")
+    anna.sender.interaction({
+        "type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "api_app_id": "A1",
+        "trigger_id": "trigger.home.form", "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
+        "actions": [{"type": "button", "action_id": form_button["action_id"], "block_id": "b",
+                     "value": "cmd:form", "text": form_button["text"], "action_ts": "1.0"}],
+    })
+    opened = fake_slack.wait_for("views.open", after=before)[-1].args
+    assert opened["trigger_id"] == "trigger.home.form"
+    assert opened["view"]["title"]["text"] == "Stap 1 van 8"  # where the chat was: the current step

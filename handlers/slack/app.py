@@ -39,22 +39,23 @@ def describe(error: Exception) -> str:
     return error.__class__.__name__
 
 
-def web_client(token: str, base_url: str) -> WebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx answers."""
-    client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/")
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
-    return client
-
-
-def build_bolt_app(core, client: WebClient | None = None) -> App:
-    settings = core.settings
-    client = client or web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    app = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(),
-              raise_error_for_unhandled_request=False,
+def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
+    """A bolt app whose Web API client talks to `api_url`, waits out 429s (Retry-After) and
+    retries 5xx answers."""
+    app = App(token=token, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
               # Verify the token on the first request, not at start-up: a Slack outage must not
               # keep the web chat from starting.
               token_verification_enabled=False)
+    app.client.base_url = api_url if api_url.endswith("/") else api_url + "/"
+    app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    app.client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    return app
+
+
+def build_bolt_app(core) -> App:
+    settings = core.settings
+    app = bolt_app(settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value(),
+                   settings.slack_api_url)
     db, wizard, forms = core.db, core.wizard, core.forms
 
     # --- people ------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from handlers.slack.app import build_bolt_app
 log = logging.getLogger("wwidw.slack")
 
 
-def slack_routes(core, client=None) -> list[Route]:
-    bolt = build_bolt_app(core, client)
+def slack_routes(core) -> list[Route]:
+    bolt = build_bolt_app(core)
 
     async def events(request: Request):
         body = await request.body()

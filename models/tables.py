@@ -17,7 +17,8 @@ class Organisation(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     # Member of the Wat Werkt in de Wijk partner network: sees descriptions shared with "partners".
-    is_partner: bool = True
+    # Off until an administrator says so: a new workspace sees only public descriptions.
+    is_partner: bool = False
     slack_team_id: Optional[str] = Field(default=None, max_length=40, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -120,3 +120,40 @@ def test_description_pages_respect_visibility(db, make_server):
         huge = anonymous.post("/start", data={"name": "x" * 600_000})
         assert huge.status_code == 413
         assert anonymous.post("/start", data={"name": ""}).status_code == 400
+
+
+def test_web_pages_show_only_what_the_readers_organisation_may_see(db, make_server):
+    from models import Organisation
+
+    server = make_server(web_app(db))
+    author = Chat(db, name="Auteur", external_id="U_AUTHOR", platform="slack", workspace="T_CORP")
+    titles = {"organisation": "Alleen eigen organisatie", "partners": "Voor partners", "public": "Voor iedereen"}
+    for visibility, title in titles.items():
+        author.say("nieuw")
+        author.say(title)
+        for answer in ["Wijk", "Gemeente", "overslaan", "overslaan", "overslaan", "lopend", "1"]:
+            author.say(answer)
+        author.say("bewerk stap 8")
+        for answer in ["overslaan", "overslaan", "overslaan", visibility]:
+            author.say(answer)
+        with db.transaction() as s:
+            iv = s.exec(select(Intervention).where(Intervention.title == title)).one()
+            iv.situation = iv.final_target_group = iv.approach = "x"
+            s.add(__import__("models").Effect(intervention_id=iv.id, name="Sociale cohesie"))
+        author.say("publiceer")
+        assert "Gepubliceerd" in author.texts(), author.texts()
+
+    with httpx.Client(base_url=server.url) as browser:
+        browser.post("/start", data={"name": "Lezer"})
+        listing = browser.get("/beschrijvingen").text
+        assert "Voor iedereen" in listing and "Voor partners" not in listing and "Alleen eigen" not in listing
+        with db.transaction() as s:
+            ids = {iv.title: iv.id for iv in s.exec(select(Intervention))}
+        assert browser.get(f"/beschrijvingen/{ids['Voor iedereen']}").status_code == 200
+        assert browser.get(f"/beschrijvingen/{ids['Voor partners']}.json").status_code == 404
+        assert browser.get(f"/beschrijvingen/{ids['Alleen eigen organisatie']}.md").status_code == 404
+        with db.transaction() as s:  # both organisations join the partner network
+            for org in s.exec(select(Organisation)):
+                org.is_partner = True
+        listing = browser.get("/beschrijvingen").text
+        assert "Voor partners" in listing and "Alleen eigen" not in listing

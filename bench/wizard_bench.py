@@ -94,8 +94,16 @@ def walk(url: str, replies: Replies, people: int, answers: list[str], run: str) 
         barrier.wait()
         for text in answers:
             began = time.monotonic()
-            response = http.event({"type": "message", "channel_type": "im", "channel": channel, "user": user,
-                                   "text": text, "ts": f"{time.time():.6f}"})
+            response = http.event(
+                {
+                    "type": "message",
+                    "channel_type": "im",
+                    "channel": channel,
+                    "user": user,
+                    "text": text,
+                    "ts": f"{time.time():.6f}",
+                }
+            )
             response.raise_for_status()
             arrived = inbox.get(timeout=30)
             with lock:
@@ -121,8 +129,13 @@ def report(name: str, wall: float, latencies: list[float]) -> float:
 
 
 def run(database_url: str, label: str, people: int, fake_url: str, replies: Replies) -> None:
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_url,
-           "DATABASE_URL": database_url, "PYTHONPATH": os.getcwd()}
+    env = {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake_url,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": os.getcwd(),
+    }
     answers = ["nieuw", *FULL_WALK]
     port = free_port()
     bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, port)
@@ -132,8 +145,11 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
         bot.terminate()
         bot.wait()
     port = free_port()
-    echo = start([sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--port", str(port), "--log-level",
-                  "warning"], env, port)
+    echo = start(
+        [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--port", str(port), "--log-level", "warning"],
+        env,
+        port,
+    )
     try:
         echo_wall, echo_latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"E{label[0]}")
     finally:
@@ -166,8 +182,13 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             try:
-                run(make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), "PostgreSQL",
-                    args.people, fake_url, replies)
+                run(
+                    make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False),
+                    "PostgreSQL",
+                    args.people,
+                    fake_url,
+                    replies,
+                )
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

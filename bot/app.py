@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> St
         routes += slack_routes(core)
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
+
     @asynccontextmanager
     async def lifespan(app):
         yield

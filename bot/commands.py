@@ -27,7 +27,10 @@ WITH_NUMBER = {
     "open": r"(?:kies|open|choose|pick)\s*#?(\d+)",
     "form": r"(?:formulier|form)\s+(?:stap\s*|step\s*)?(\d+)",
 }
-LANGUAGE = r"(?:taal|language|lang)\s+(nl|en|nederlands|dutch|engels|english)|(english|nederlands|in english|in het nederlands)"
+LANGUAGE = (
+    r"(?:taal|language|lang)\s+(nl|en|nederlands|dutch|engels|english)"
+    r"|(english|nederlands|in english|in het nederlands)"
+)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class Field:
     max: float | None = None
     unit: str | None = None
     after: str | None = None  # a date field that must not come before the named field
-    items: tuple["Field", ...] = ()  # for kind == "list": the fields of one item
+    items: tuple[Field, ...] = ()  # for kind == "list": the fields of one item
     max_items: int = 20
     item_nl: str = ""
     item_en: str = ""
@@ -73,7 +73,7 @@ class Field:
     def limit(self) -> int | None:
         return self.max_len or DEFAULT_MAX_LEN.get(self.kind)
 
-    def item(self, key: str) -> "Field":
+    def item(self, key: str) -> Field:
         return next(f for f in self.items if f.key == key)
 
 

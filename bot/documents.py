@@ -16,21 +16,30 @@ from models import Intervention, Organisation, Person
 @cache
 def templates() -> Environment:
     # Markdown is plain text: autoescape would put HTML entities into it.
-    return Environment(loader=PackageLoader("bot", "templates"), autoescape=False,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=PackageLoader("bot", "templates"),
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_markdown(session: Session, iv: Intervention, locale: str) -> str:
     organisation = session.get(Organisation, iv.organisation_id)
     author = session.get(Person, iv.author_id)
-    return templates().get_template("description.md.j2").render(
-        iv=iv,
-        title=iv.title or t(locale, "untitled"),
-        organisation=organisation.name if organisation else "",
-        author=author.display_name if author else "",
-        status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
-        sections=store.describe(session, iv, locale),
-        t=lambda key, **kw: t(locale, key, **kw),
+    return (
+        templates()
+        .get_template("description.md.j2")
+        .render(
+            iv=iv,
+            title=iv.title or t(locale, "untitled"),
+            organisation=organisation.name if organisation else "",
+            author=author.display_name if author else "",
+            status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
+            sections=store.describe(session, iv, locale),
+            t=lambda key, **kw: t(locale, key, **kw),
+        )
     )
 
 
@@ -54,8 +63,9 @@ def as_dict(session: Session, iv: Intervention) -> dict:
         values = {}
         for f in s.fields:
             if f.kind == "list":
-                values[f.key] = [{sub.key: plain(getattr(row, sub.key)) for sub in f.items}
-                                 for row in store.items(session, iv, f)]
+                values[f.key] = [
+                    {sub.key: plain(getattr(row, sub.key)) for sub in f.items} for row in store.items(session, iv, f)
+                ]
             else:
                 values[f.key] = plain(store.get(iv, f))
         out["steps"][s.key] = values

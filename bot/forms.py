@@ -110,10 +110,17 @@ class Forms:
             match = next((o for o in options if text in (o.nl, o.en)), None)
             text, selected = ("", [match.key]) if match else (text, [])
         return FormField(
-            path=path, label=f.question(run.locale), kind=f.kind, required=f.required and group is None,
-            help=f.help(run.locale), value=text, selected=selected,
+            path=path,
+            label=f.question(run.locale),
+            kind=f.kind,
+            required=f.required and group is None,
+            help=f.help(run.locale),
+            value=text,
+            selected=selected,
             options=[Choice(o.label(run.locale), o.key) for o in options],
-            allow_other=f.allow_other, group=group, max_len=f.limit,
+            allow_other=f.allow_other,
+            group=group,
+            max_len=f.limit,
         )
 
     def submit(self, person_id: int, intervention_id: int, step_no: int, values: dict) -> dict[str, str]:
@@ -164,7 +171,9 @@ class Forms:
             return None
 
     def _parse_items(self, run: TurnRun, f: Field, values: dict, errors: dict) -> dict[int, dict[str, object]]:
-        indexes = sorted({int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and p.split(".")[1].isdigit()})
+        indexes = sorted(
+            {int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and p.split(".")[1].isdigit()}
+        )
         slots = {}
         for i in indexes[: f.max_items]:
             slots[i] = {}
@@ -178,8 +187,9 @@ class Forms:
         rows = list(run.rows(f))
         for i, parsed in sorted(slots.items()):
             row = rows[i] if i < len(rows) else None
-            if all(v is None for v in parsed.values()) and (row is None or all(
-                    getattr(row, sub.key) in (None, "", []) for sub in f.items if sub.key not in parsed)):
+            if all(v is None for v in parsed.values()) and (
+                row is None or all(getattr(row, sub.key) in (None, "", []) for sub in f.items if sub.key not in parsed)
+            ):
                 if row is not None:
                     run.remove_item(f, row)
                 continue
@@ -190,6 +200,3 @@ class Forms:
         # Renumber whatever is left, in order.
         for position, row in enumerate(run.rows(f)):
             row.position = position
-
-
-

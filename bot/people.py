@@ -29,7 +29,9 @@ def slack_organisation(session: Session, team_id: str) -> Organisation:
 
 
 def named_organisation(session: Session, name: str) -> Organisation:
-    org = session.exec(select(Organisation).where(Organisation.name == name, Organisation.slack_team_id.is_(None))).first()
+    org = session.exec(
+        select(Organisation).where(Organisation.name == name, Organisation.slack_team_id.is_(None))
+    ).first()
     if org is None:
         org = Organisation(name=name)
         session.add(org)
@@ -47,13 +49,17 @@ def ensure_person(
                 person = find_person(session, platform, workspace, external_id)
                 if person is not None:
                     return person.id
-                org = slack_organisation(session, workspace) if platform == "slack" else named_organisation(
-                    session, organisation or "Lokaal")
+                org = (
+                    slack_organisation(session, workspace)
+                    if platform == "slack"
+                    else named_organisation(session, organisation or "Lokaal")
+                )
                 person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
                 session.add(person)
                 session.flush()
-                session.add(Identity(person_id=person.id, platform=platform, workspace=workspace,
-                                     external_id=external_id))
+                session.add(
+                    Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id)
+                )
                 session.flush()
                 return person.id
         except IntegrityError:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 
 from sqlmodel import Session, select
@@ -76,12 +77,7 @@ def is_filled(session: Session, iv: Intervention, f: Field) -> bool:
 
 
 def missing_required(session: Session, iv: Intervention) -> list[tuple[int, Field]]:
-    return [
-        (s.no, f)
-        for s in definition.steps()
-        for f in s.fields
-        if f.required and not is_filled(session, iv, f)
-    ]
+    return [(s.no, f) for s in definition.steps() for f in s.fields if f.required and not is_filled(session, iv, f)]
 
 
 @dataclass

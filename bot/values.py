@@ -14,15 +14,55 @@ from bot.definition import Field, Option
 
 MONTHS = {
     # Dutch and English month names and their usual abbreviations.
-    **{m: i for i, m in enumerate(
-        ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-         "september", "oktober", "november", "december"], start=1)},
-    **{m: i for i, m in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december"], start=1)},
-    **{m: i for i, m in enumerate(
-        ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"], start=1)},
-    "mar": 3, "oct": 10, "sept": 9,
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "januari",
+                "februari",
+                "maart",
+                "april",
+                "mei",
+                "juni",
+                "juli",
+                "augustus",
+                "september",
+                "oktober",
+                "november",
+                "december",
+            ],
+            start=1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ],
+            start=1,
+        )
+    },
+    **{
+        m: i
+        for i, m in enumerate(
+            ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"], start=1
+        )
+    },
+    "mar": 3,
+    "oct": 10,
+    "sept": 9,
 }
 
 
@@ -161,7 +201,9 @@ def _multichoice(field, text, locale, options):
 def _link(field, text, locale, options):
     url = text if re.match(r"(?i)https?://", text) else f"https://{text}"
     parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not re.fullmatch(r"[\w.-]+\.[a-z]{2,}(:\d+)?", parts.netloc, re.I):
+    if parts.scheme.lower() not in ("http", "https") or not re.fullmatch(
+        r"[\w.-]+\.[a-z]{2,}(:\d+)?", parts.netloc, re.I
+    ):
         raise Invalid("invalid.link")
     if re.search(r"\s", url):
         raise Invalid("invalid.link")

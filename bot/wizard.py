@@ -360,7 +360,7 @@ class TurnRun:
 
     def after_list(self, c: Cursor) -> Cursor | None:
         seq = self.step_sequence(c.step)
-        later = [x for x in seq[self.index_of(c, seq):] if x.field != c.field]
+        later = [x for x in seq[self.index_of(c, seq) :] if x.field != c.field]
         return later[0] if later else self.first_of(c.step + 1)
 
     def move(self, target: Cursor | None) -> None:
@@ -418,24 +418,40 @@ class TurnRun:
             Choice(self.t("button.pause"), "cmd:pause"),
         ]
         if c.sub == MORE:
-            self.replies.append(Reply(
-                text=list_field.more(self.locale), kind="question", title=title, input="choice",
-                options=[Choice(self.t("button.yes"), "opt:yes", "primary"), Choice(self.t("button.no"), "opt:no")],
-                actions=actions, intervention_id=self.iv.id,
-            ))
+            self.replies.append(
+                Reply(
+                    text=list_field.more(self.locale),
+                    kind="question",
+                    title=title,
+                    input="choice",
+                    options=[Choice(self.t("button.yes"), "opt:yes", "primary"), Choice(self.t("button.no"), "opt:no")],
+                    actions=actions,
+                    intervention_id=self.iv.id,
+                )
+            )
             return
         f = self.field_at(c)
         if list_field is not None and c.item == 0 and c.sub == list_field.items[0].key and not repeat:
             self.replies.append(Reply(text=list_field.question(self.locale), kind="info", title=title))
         value = self.current_value(c)
-        note = self.t("ask.current", value=store.display(f, value, self.locale)) if value not in (None, "", []) else None
+        note = (
+            self.t("ask.current", value=store.display(f, value, self.locale)) if value not in (None, "", []) else None
+        )
         if f.required and note is None:
             note = self.t("ask.required")
-        self.replies.append(Reply(
-            text=f.question(self.locale), kind="question", title=title, note=note, input=f.kind,
-            options=[Choice(o.label(self.locale), f"opt:{o.key}") for o in self.options_for(f)],
-            multi=f.kind == "multichoice", actions=actions, intervention_id=self.iv.id,
-        ))
+        self.replies.append(
+            Reply(
+                text=f.question(self.locale),
+                kind="question",
+                title=title,
+                note=note,
+                input=f.kind,
+                options=[Choice(o.label(self.locale), f"opt:{o.key}") for o in self.options_for(f)],
+                multi=f.kind == "multichoice",
+                actions=actions,
+                intervention_id=self.iv.id,
+            )
+        )
 
     # --- commands ------------------------------------------------------------------------
 
@@ -505,10 +521,15 @@ class TurnRun:
         missing = store.missing_required(self.s, iv)
         status = self.t("review.published" if iv.status == "published" else "review.draft")
         reply = Reply(
-            text=status, kind="review", title=iv.title or self.t("untitled"),
-            sections=store.describe(self.s, iv, self.locale), intervention_id=iv.id,
-            options=[Choice(self.t("button.edit_step", no=s.no, step=s.title(self.locale)), f"cmd:edit:{s.no}")
-                     for s in definition.steps()],
+            text=status,
+            kind="review",
+            title=iv.title or self.t("untitled"),
+            sections=store.describe(self.s, iv, self.locale),
+            intervention_id=iv.id,
+            options=[
+                Choice(self.t("button.edit_step", no=s.no, step=s.title(self.locale)), f"cmd:edit:{s.no}")
+                for s in definition.steps()
+            ],
         )
         if missing:
             reply.note = self.t("review.missing", fields=self.missing_text(missing))
@@ -554,10 +575,15 @@ class TurnRun:
             state = self.t("status.published" if iv.status == "published" else "status.draft")
             when = f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}"
             lines.append(Choice(f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when})", f"cmd:open:{iv.id}"))
-        self.replies.append(Reply(
-            text=self.t("mine.text"), kind="list", title=self.t("mine.title"), options=lines,
-            actions=[Choice(self.t("button.new"), "cmd:new")],
-        ))
+        self.replies.append(
+            Reply(
+                text=self.t("mine.text"),
+                kind="list",
+                title=self.t("mine.title"),
+                options=lines,
+                actions=[Choice(self.t("button.new"), "cmd:new")],
+            )
+        )
 
     def open(self, arg: str | None) -> None:
         iv = self.s.get(Intervention, int(arg)) if arg and arg.isdigit() else None
@@ -608,16 +634,22 @@ class TurnRun:
         self.conv.phase = "review"
         visibility = store.display(definition.find_field("visibility")[1], iv.visibility, self.locale)
         self.say("publish.done" if first_time else "publish.updated", id=iv.id, visibility=visibility).actions = [
-            Choice(self.t("button.new"), "cmd:new"), Choice(self.t("button.mine"), "cmd:mine"),
+            Choice(self.t("button.new"), "cmd:new"),
+            Choice(self.t("button.mine"), "cmd:mine"),
         ]
 
     def export(self) -> None:
         if self.needs_description():
             return
-        self.replies.append(Reply(
-            text=self.t("export.text"), kind="export", title=self.iv.title or self.t("untitled"),
-            document=render_markdown(self.s, self.iv, self.locale), intervention_id=self.iv.id,
-        ))
+        self.replies.append(
+            Reply(
+                text=self.t("export.text"),
+                kind="export",
+                title=self.iv.title or self.t("untitled"),
+                document=render_markdown(self.s, self.iv, self.locale),
+                intervention_id=self.iv.id,
+            )
+        )
 
     def language(self, code: str | None) -> None:
         self.person.locale = code if code in ("nl", "en") else "nl"
@@ -636,11 +668,16 @@ class TurnRun:
             self.replies.clear()
         total = len(definition.steps())
         no = int(arg) if arg and arg.isdigit() and 1 <= int(arg) <= total else (self.conv.step or 1)
-        self.replies.append(Reply(
-            text=self.t("form.text", no=no), kind="form", step=no, intervention_id=self.iv.id,
-            title=self.iv.title or self.t("untitled"),
-            actions=[Choice(self.t("button.open_form", no=no), f"form:{self.iv.id}:{no}", "primary")],
-        ))
+        self.replies.append(
+            Reply(
+                text=self.t("form.text", no=no),
+                kind="form",
+                step=no,
+                intervention_id=self.iv.id,
+                title=self.iv.title or self.t("untitled"),
+                actions=[Choice(self.t("button.open_form", no=no), f"form:{self.iv.id}:{no}", "primary")],
+            )
+        )
 
     def menu_actions(self) -> list[Choice]:
         return [

@@ -62,8 +62,12 @@ def pg_database():
 def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
+        ]
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
@@ -151,8 +155,13 @@ def slack(db, fake_slack, make_server):
     from tests.slack_driver import SECRET, SlackSender, SlackUser
 
     def settings():
-        return Settings(database_url=db.url, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                        slack_api_url=fake_slack.url, _env_file=None)
+        return Settings(
+            database_url=db.url,
+            slack_bot_token=TOKEN,
+            slack_signing_secret=SECRET,
+            slack_api_url=fake_slack.url,
+            _env_file=None,
+        )
 
     class SlackWorld:
         def __init__(self):

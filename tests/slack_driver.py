@@ -31,12 +31,20 @@ class SlackSender:
         all_headers = {"Content-Type": content_type, **sign(body, self.secret, **sign_args), **(headers or {})}
         return self.http.post("/slack/events", content=body.encode(), headers=all_headers)
 
-    def event(self, event: dict, team: str = "T1", event_id: str | None = None, retry: int | None = None,
-              **sign_args) -> httpx.Response:
-        body = json.dumps({
-            "token": "unused", "team_id": team, "api_app_id": "A1", "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_ids):08d}", "event_time": int(time.time()), "event": event,
-        })
+    def event(
+        self, event: dict, team: str = "T1", event_id: str | None = None, retry: int | None = None, **sign_args
+    ) -> httpx.Response:
+        body = json.dumps(
+            {
+                "token": "unused",
+                "team_id": team,
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(_ids):08d}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(body, "application/json", headers, **sign_args)
 
@@ -44,12 +52,22 @@ class SlackSender:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def command(self, user: str, text: str, channel: str = "C_GENERAL", team: str = "T1") -> httpx.Response:
-        body = urlencode({
-            "token": "unused", "team_id": team, "team_domain": "test", "channel_id": channel,
-            "channel_name": "directmessage" if channel.startswith("D") else "algemeen", "user_id": user,
-            "user_name": user.lower(), "command": "/wwidw", "text": text, "api_app_id": "A1",
-            "response_url": "http://127.0.0.1:9/unused", "trigger_id": f"trigger.{next(_ids)}",
-        })
+        body = urlencode(
+            {
+                "token": "unused",
+                "team_id": team,
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "directmessage" if channel.startswith("D") else "algemeen",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/wwidw",
+                "text": text,
+                "api_app_id": "A1",
+                "response_url": "http://127.0.0.1:9/unused",
+                "trigger_id": f"trigger.{next(_ids)}",
+            }
+        )
         return self.post(body, "application/x-www-form-urlencoded")
 
 
@@ -64,10 +82,19 @@ class SlackUser:
 
     def say(self, text: str, **event_args) -> dict:
         before = self.fake.last_seq
-        response = self.sender.event({
-            "type": "message", "channel_type": "im", "channel": self.dm, "user": self.user, "text": text,
-            "ts": f"{time.time():.6f}", "team": self.team,
-        }, team=self.team, **event_args)
+        response = self.sender.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "channel": self.dm,
+                "user": self.user,
+                "text": text,
+                "ts": f"{time.time():.6f}",
+                "team": self.team,
+            },
+            team=self.team,
+            **event_args,
+        )
         assert response.status_code == 200, response.text
         return self.reply(before)
 
@@ -83,13 +110,13 @@ class SlackUser:
         raise AssertionError("no such element in the bot's messages")
 
     def click(self, label: str, wait: bool = True) -> dict | None:
-        call, block, element = self._message_with(
-            lambda e: e.get("type") == "button" and e["text"]["text"] == label)
+        call, block, element = self._message_with(lambda e: e.get("type") == "button" and e["text"]["text"] == label)
         return self._act(call, block, element, wait)
 
     def pick(self, label: str) -> dict:
-        call, block, element = self._message_with(lambda e: e.get("type") == "static_select" and any(
-            o["text"]["text"] == label for o in e["options"]))
+        call, block, element = self._message_with(
+            lambda e: e.get("type") == "static_select" and any(o["text"]["text"] == label for o in e["options"])
+        )
         selected = next(o for o in element["options"] if o["text"]["text"] == label)
         return self._act(call, block, {**element, "selected_option": selected})
 
@@ -97,25 +124,45 @@ class SlackUser:
         call, block, element = self._message_with(lambda e: e.get("type") == "multi_static_select")
         selected = [o for o in element["options"] if o["text"]["text"] in labels]
         ok = next(e for e in block["elements"] if e.get("type") == "button")
-        state = {"values": {block["block_id"]: {element["action_id"]: {"type": "multi_static_select",
-                                                                       "selected_options": selected}}}}
+        state = {
+            "values": {
+                block["block_id"]: {element["action_id"]: {"type": "multi_static_select", "selected_options": selected}}
+            }
+        }
         return self._act(call, block, ok, state=state)
 
     def _act(self, call, block, element, wait: bool = True, state: dict | None = None):
         before = self.fake.last_seq
-        message = {"type": "message", "text": call.args.get("text"), "blocks": call.args.get("blocks"),
-                   "ts": call.result["ts"], "user": "UBOT"}
-        action = {"type": element["type"], "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
-                  "action_ts": f"{time.time():.6f}"}
+        message = {
+            "type": "message",
+            "text": call.args.get("text"),
+            "blocks": call.args.get("blocks"),
+            "ts": call.result["ts"],
+            "user": "UBOT",
+        }
+        action = {
+            "type": element["type"],
+            "action_id": element["action_id"],
+            "block_id": block.get("block_id", "b"),
+            "action_ts": f"{time.time():.6f}",
+        }
         for key in ("value", "text", "selected_option"):
             if key in element:
                 action[key] = element[key]
-        response = self.sender.interaction({
-            "type": "block_actions", "user": {"id": self.user, "team_id": self.team}, "team": {"id": self.team},
-            "api_app_id": "A1", "trigger_id": f"trigger.{next(_ids)}", "channel": {"id": self.dm},
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": self.dm},
-            "message": message, "state": state or {"values": {}}, "actions": [action],
-        })
+        response = self.sender.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": self.user, "team_id": self.team},
+                "team": {"id": self.team},
+                "api_app_id": "A1",
+                "trigger_id": f"trigger.{next(_ids)}",
+                "channel": {"id": self.dm},
+                "container": {"type": "message", "message_ts": message["ts"], "channel_id": self.dm},
+                "message": message,
+                "state": state or {"values": {}},
+                "actions": [action],
+            }
+        )
         assert response.status_code == 200, response.text
         return self.reply(before) if wait else None
 
@@ -142,17 +189,26 @@ class SlackUser:
             elif kind == "datepicker":
                 entry = {"type": kind, "selected_date": value if value is not None else element.get("initial_date")}
             elif kind == "static_select":
-                chosen = next((o for o in element["options"] if o["text"]["text"] == value or o["value"] == value), None)
+                chosen = next(
+                    (o for o in element["options"] if o["text"]["text"] == value or o["value"] == value), None
+                )
                 entry = {"type": kind, "selected_option": chosen or element.get("initial_option")}
             else:
-                chosen = [o for o in element["options"] if value and (o["text"]["text"] in value or o["value"] in value)]
+                chosen = [
+                    o for o in element["options"] if value and (o["text"]["text"] in value or o["value"] in value)
+                ]
                 entry = {"type": kind, "selected_options": chosen or element.get("initial_options") or []}
             state[block["block_id"]] = {element["action_id"]: entry}
-        return self.sender.interaction({
-            "type": "view_submission", "team": {"id": self.team}, "user": {"id": self.user, "team_id": self.team},
-            "api_app_id": "A1", "trigger_id": f"trigger.{next(_ids)}",
-            "view": {**view, "id": "V1", "state": {"values": state}},
-        })
+        return self.sender.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": self.team},
+                "user": {"id": self.user, "team_id": self.team},
+                "api_app_id": "A1",
+                "trigger_id": f"trigger.{next(_ids)}",
+                "view": {**view, "id": "V1", "state": {"values": state}},
+            }
+        )
 
 
 def texts(message: dict) -> str:
@@ -161,6 +217,9 @@ def texts(message: dict) -> str:
     for block in message.get("blocks") or []:
         out.append((block.get("text") or {}).get("text") or "")
         for element in block.get("elements") or []:
-            out.append((element.get("text") or {}).get("text", "") if isinstance(element.get("text"), dict)
-                       else element.get("text") or "")
+            out.append(
+                (element.get("text") or {}).get("text", "")
+                if isinstance(element.get("text"), dict)
+                else element.get("text") or ""
+            )
     return "\n".join(out)

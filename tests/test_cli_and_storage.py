@@ -17,8 +17,7 @@ from tests.helpers import FULL_WALK, Chat
 
 def wwidw(*args, database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_migrations_create_exactly_the_tables_of_the_models(db):
@@ -41,9 +40,16 @@ def test_export_json_and_markdown(db):
     md = wwidw("export", "1", "--format", "md", database_url=db.url)
     assert md.returncode == 0, md.stderr
     headings = [line for line in md.stdout.splitlines() if line.startswith("## ")]
-    assert headings == ["## 1. Basisgegevens", "## 2. Aanleiding en probleem", "## 3. Doelgroep",
-                        "## 4. Doelen en beoogde effecten", "## 5. Aanpak en activiteiten",
-                        "## 6. Werkzame bestanddelen", "## 7. Inzet en kosten", "## 8. Meten en delen"]
+    assert headings == [
+        "## 1. Basisgegevens",
+        "## 2. Aanleiding en probleem",
+        "## 3. Doelgroep",
+        "## 4. Doelen en beoogde effecten",
+        "## 5. Aanpak en activiteiten",
+        "## 6. Werkzame bestanddelen",
+        "## 7. Inzet en kosten",
+        "## 8. Meten en delen",
+    ]
     assert md.stdout.startswith("# Buurtmoestuin Kruiskamp")
     assert "**Budget:** € 12.500" in md.stdout
     data = json.loads(wwidw("export", "1", "--format", "json", database_url=db.url).stdout)
@@ -59,8 +65,9 @@ def test_without_slack_settings_the_endpoint_is_off_and_the_web_chat_works(db, c
     import httpx
 
     caplog.set_level("INFO")
-    app = create_app(core=Core(Settings(database_url=db.url, slack_bot_token=None, slack_signing_secret=None,
-                                        _env_file=None), db))
+    app = create_app(
+        core=Core(Settings(database_url=db.url, slack_bot_token=None, slack_signing_secret=None, _env_file=None), db)
+    )
     assert "Slack is off" in caplog.text
     transport = httpx.ASGITransport(app=app)
 
@@ -74,11 +81,11 @@ def test_without_slack_settings_the_endpoint_is_off_and_the_web_chat_works(db, c
 
 
 def test_healthz_reports_a_database_that_does_not_answer(tmp_path):
-    import httpx
     import asyncio
 
-    app = create_app(core=Core(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
-                                        _env_file=None)))
+    import httpx
+
+    app = create_app(core=Core(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", _env_file=None)))
 
     async def call():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -8,19 +8,34 @@ from models import Effect, Indicator, Intervention
 from tests.slack_driver import texts
 
 STEPS = {
-    1: {"title": "Buurtmoestuin", "neighbourhood": "Kruiskamp", "municipality": "Amersfoort",
-        "partner_organisations": "gemeente, welzijn", "start_date": "2027-03-01", "end_date": "2028-12-31",
-        "project_status": "Lopend", "themes": ["Sociale cohesie en ontmoeting"]},
+    1: {
+        "title": "Buurtmoestuin",
+        "neighbourhood": "Kruiskamp",
+        "municipality": "Amersfoort",
+        "partner_organisations": "gemeente, welzijn",
+        "start_date": "2027-03-01",
+        "end_date": "2028-12-31",
+        "project_status": "Lopend",
+        "themes": ["Sociale cohesie en ontmoeting"],
+    },
     2: {"situation": "Weinig contact", "evidence": "Enquête", "baseline_alternative": "Blijft zo"},
     3: {"final_target_group": "Bewoners", "target_group_size": "250"},
     4: {"effects.0.name": "Sociale cohesie", "effects.0.success_criterion": "Cijfer naar 6,5"},
     5: {"approach": "Tuindagen", "executors": "Opbouwwerker"},
     6: {"theory_of_change": "Samen tuinieren verbindt"},
     7: {"budget": "12.500", "hours": "320"},
-    8: {"indicators.0.name": "Rapportcijfer sociale samenhang", "indicators.0.kind": "Outcome",
-        "indicators.0.unit": "Rapportcijfer 1-10", "indicators.0.baseline": "5,8", "indicators.0.target": "6,5",
-        "indicators.0.frequency": "Jaarlijks", "indicators.0.owner": "Anna",
-        "reports.0.title": "Projectplan", "reports.0.url": "https://example.nl/plan.pdf", "visibility": "Openbaar"},
+    8: {
+        "indicators.0.name": "Rapportcijfer sociale samenhang",
+        "indicators.0.kind": "Outcome",
+        "indicators.0.unit": "Rapportcijfer 1-10",
+        "indicators.0.baseline": "5,8",
+        "indicators.0.target": "6,5",
+        "indicators.0.frequency": "Jaarlijks",
+        "indicators.0.owner": "Anna",
+        "reports.0.title": "Projectplan",
+        "reports.0.url": "https://example.nl/plan.pdf",
+        "visibility": "Openbaar",
+    },
 }
 
 
@@ -46,12 +61,22 @@ def test_full_walk_by_modals(slack, db, fake_slack):
     assert "Alles wat nodig is, is ingevuld" in texts(review)
     with db.transaction() as s:
         iv = s.exec(select(Intervention)).one()
-        assert (iv.title, iv.project_status, iv.themes, iv.visibility) == ("Buurtmoestuin", "lopend", ["sociale-cohesie"], "public")
+        assert (iv.title, iv.project_status, iv.themes, iv.visibility) == (
+            "Buurtmoestuin",
+            "lopend",
+            ["sociale-cohesie"],
+            "public",
+        )
         assert iv.partner_organisations == ["gemeente", "welzijn"] and iv.budget == 12500
         assert str(iv.start_date) == "2027-03-01"
         assert s.exec(select(Effect)).one().name == "Sociale cohesie"
         indicator = s.exec(select(Indicator)).one()
-        assert (indicator.kind, indicator.unit, indicator.baseline, indicator.frequency) == ("outcome", "cijfer", 5.8, "yearly")
+        assert (indicator.kind, indicator.unit, indicator.baseline, indicator.frequency) == (
+            "outcome",
+            "cijfer",
+            5.8,
+            "yearly",
+        )
 
 
 def test_modal_validation_errors_are_shown_in_the_modal_and_store_nothing(slack, db, fake_slack):
@@ -122,13 +147,27 @@ def test_app_home_lists_drafts_with_buttons_to_continue(slack, db, fake_slack):
     first = next(b for b in home["view"]["blocks"] if "Eerste project" in (b.get("text") or {}).get("text", ""))
     button = first["accessory"]
     before = fake_slack.last_seq
-    anna.sender.interaction({
-        "type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "api_app_id": "A1",
-        "trigger_id": "trigger.home", "container": {"type": "view", "view_id": "V1"},
-        "view": {"id": "V1", "type": "home", "blocks": home["view"]["blocks"]},
-        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b", "value": button["value"],
-                     "text": button["text"], "action_ts": "1.0"}],
-    })
+    anna.sender.interaction(
+        {
+            "type": "block_actions",
+            "user": {"id": "U1", "team_id": "T1"},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "trigger.home",
+            "container": {"type": "view", "view_id": "V1"},
+            "view": {"id": "V1", "type": "home", "blocks": home["view"]["blocks"]},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "value": button["value"],
+                    "text": button["text"],
+                    "action_ts": "1.0",
+                }
+            ],
+        }
+    )
     message = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
     assert "Eerste project" in texts(message) and "In welke wijk" in texts(message)
     fake_slack.wait_for("views.publish", after=before)  # the home tab is refreshed
@@ -144,19 +183,37 @@ def test_form_buttons_in_the_dm_and_on_the_app_home_open_modals(slack, db, fake_
     view = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
     assert view["title"]["text"] == "Stap 3 van 8"
     assert {b["block_id"] for b in view["blocks"] if b["type"] == "input"} == {
-        "final_target_group", "intermediate_target_group", "target_group_size"}
+        "final_target_group",
+        "intermediate_target_group",
+        "target_group_size",
+    }
     before = fake_slack.last_seq
     slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
     home = fake_slack.wait_for("views.publish", after=before)[-1].args["view"]
-    form_button = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
-                       if e["value"] == "cmd:form")
-    anna.sender.interaction({
-        "type": "block_actions", "user": {"id": "U1", "team_id": "T1"}, "team": {"id": "T1"}, "api_app_id": "A1",
-        "trigger_id": "trigger.home.form", "container": {"type": "view", "view_id": "V1"},
-        "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
-        "actions": [{"type": "button", "action_id": form_button["action_id"], "block_id": "b",
-                     "value": "cmd:form", "text": form_button["text"], "action_ts": "1.0"}],
-    })
+    form_button = next(
+        e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if e["value"] == "cmd:form"
+    )
+    anna.sender.interaction(
+        {
+            "type": "block_actions",
+            "user": {"id": "U1", "team_id": "T1"},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "trigger.home.form",
+            "container": {"type": "view", "view_id": "V1"},
+            "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": form_button["action_id"],
+                    "block_id": "b",
+                    "value": "cmd:form",
+                    "text": form_button["text"],
+                    "action_ts": "1.0",
+                }
+            ],
+        }
+    )
     opened = fake_slack.wait_for("views.open", after=before)[-1].args
     assert opened["trigger_id"] == "trigger.home.form"
     assert opened["view"]["title"]["text"] == "Stap 1 van 8"  # where the chat was: the current step

@@ -108,8 +108,11 @@ def test_a_retried_event_is_handled_once(slack, db, fake_slack):
     anna.say("nieuw")
     before = fake_slack.last_seq
     anna.say("Eerste titel", event_id="EvSAME")
-    retried = slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1",
-                                  "text": "Eerste titel", "ts": "2.0"}, event_id="EvSAME", retry=1)
+    retried = slack.sender.event(
+        {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "Eerste titel", "ts": "2.0"},
+        event_id="EvSAME",
+        retry=1,
+    )
     assert retried.status_code == 200
     __import__("time").sleep(0.5)
     assert len(fake_slack.of("chat.postMessage", after=before, channel="DU1")) == 1
@@ -146,8 +149,10 @@ def test_two_people_interleaving(slack, db):
         except Exception as e:  # reported below, in the test's own thread
             errors.append(e)
 
-    threads = [threading.Thread(target=walk, args=(anna, ["Anna's project", "Wijk A", "Gemeente A"])),
-               threading.Thread(target=walk, args=(bram, ["Brams project", "Wijk B", "Gemeente B"]))]
+    threads = [
+        threading.Thread(target=walk, args=(anna, ["Anna's project", "Wijk A", "Gemeente A"])),
+        threading.Thread(target=walk, args=(bram, ["Brams project", "Wijk B", "Gemeente B"])),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -203,9 +208,19 @@ def test_rate_limits_and_server_errors_from_slack_are_retried(slack, db, fake_sl
     fake_slack.fail("chat.postMessage", 500)
     message = anna.say("Wijk na een 500")
     assert "In welke gemeente" in texts(message)
-    fake_slack.fail("chat.postMessage", 500, times=3)  # Slack stays down (1 try + 2 retries): the answer is still stored
-    anna.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1",
-                       "text": "Gemeente tijdens storing", "ts": "3.0"})
+    fake_slack.fail(
+        "chat.postMessage", 500, times=3
+    )  # Slack stays down (1 try + 2 retries): the answer is still stored
+    anna.sender.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "DU1",
+            "user": "U1",
+            "text": "Gemeente tijdens storing",
+            "ts": "3.0",
+        }
+    )
     fake_slack.wait_for("chat.postMessage:failed", after=before, count=5)
     __import__("time").sleep(0.3)
     assert current(db).municipality == "Gemeente tijdens storing"
@@ -214,12 +229,23 @@ def test_rate_limits_and_server_errors_from_slack_are_retried(slack, db, fake_sl
 
 
 def test_messages_from_bots_and_channels_are_ignored(slack, db, fake_slack):
-    slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "bot_id": "B9",
-                        "text": "nieuw", "ts": "1.0"})
-    slack.sender.event({"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1",
-                        "text": "nieuw", "ts": "1.0"})
-    slack.sender.event({"type": "message", "subtype": "message_changed", "channel_type": "im", "channel": "DU1",
-                        "ts": "1.0"})
+    slack.sender.event(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "DU1",
+            "user": "U1",
+            "bot_id": "B9",
+            "text": "nieuw",
+            "ts": "1.0",
+        }
+    )
+    slack.sender.event(
+        {"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1", "text": "nieuw", "ts": "1.0"}
+    )
+    slack.sender.event(
+        {"type": "message", "subtype": "message_changed", "channel_type": "im", "channel": "DU1", "ts": "1.0"}
+    )
     slack.sender.event({"type": "reaction_added", "user": "U1", "reaction": "tada"})
     __import__("time").sleep(0.5)
     assert not fake_slack.of("chat.postMessage") and current(db) is None
@@ -231,10 +257,17 @@ def test_the_same_event_delivered_twice_at_once_is_handled_once(slack, db, fake_
     anna = slack.user("U1")
     anna.say("nieuw")
     before = fake_slack.last_seq
-    event = {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "Gelijktijdig",
-             "ts": "5.0"}
-    threads = [threading.Thread(target=slack.sender.event, args=(event,), kwargs={"event_id": "EvTWICE"})
-               for _ in range(4)]
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "DU1",
+        "user": "U1",
+        "text": "Gelijktijdig",
+        "ts": "5.0",
+    }
+    threads = [
+        threading.Thread(target=slack.sender.event, args=(event,), kwargs={"event_id": "EvTWICE"}) for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -257,12 +290,26 @@ def test_signed_but_malformed_payloads_are_rejected_cleanly(slack, db, fake_slac
         slack.sender.event({"type": "message", "channel_type": "im", "text": "geen gebruiker"}),
         slack.sender.event({"type": "message", "channel_type": "im", "channel": "DU1", "user": ["U1"], "text": 5}),
         slack.sender.interaction({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "actions": []}),
-        slack.sender.interaction({"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"},
-                                  "view": {"callback_id": "wwidw_form", "private_metadata": "niet json",
-                                           "state": {"values": {}}}}),
-        slack.sender.interaction({"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"},
-                                  "view": {"callback_id": "wwidw_form", "private_metadata": '{"iv": 999, "step": 1}',
-                                           "state": {"values": {}}}}),
+        slack.sender.interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": "U1"},
+                "team": {"id": "T1"},
+                "view": {"callback_id": "wwidw_form", "private_metadata": "niet json", "state": {"values": {}}},
+            }
+        ),
+        slack.sender.interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": "U1"},
+                "team": {"id": "T1"},
+                "view": {
+                    "callback_id": "wwidw_form",
+                    "private_metadata": '{"iv": 999, "step": 1}',
+                    "state": {"values": {}},
+                },
+            }
+        ),
         slack.sender.post(urlencode({"payload": "{kapot"}), "application/x-www-form-urlencoded"),
         slack.sender.post(jsonlib.dumps({"type": "url_verification", "challenge": "abc"}), "application/json"),
         slack.sender.post(b"\xff\xfe".decode("latin-1"), "application/json"),

@@ -26,9 +26,19 @@ from models import Person
 
 log = logging.getLogger("wwidw.slack")
 SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
-    "nieuw": "nieuw", "new": "nieuw", "verder": "verder", "continue": "verder", "mijn": "mijn", "mine": "mijn",
-    "export": "export", "help": "help", "hulp": "help", "overzicht": "overzicht", "summary": "overzicht",
-    "publiceer": "publiceer", "publish": "publiceer",
+    "nieuw": "nieuw",
+    "new": "nieuw",
+    "verder": "verder",
+    "continue": "verder",
+    "mijn": "mijn",
+    "mine": "mijn",
+    "export": "export",
+    "help": "help",
+    "hulp": "help",
+    "overzicht": "overzicht",
+    "summary": "overzicht",
+    "publiceer": "publiceer",
+    "publish": "publiceer",
 }
 
 
@@ -42,10 +52,14 @@ def describe(error: Exception) -> str:
 def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
     """A bolt app whose Web API client talks to `api_url`, waits out 429s (Retry-After) and
     retries 5xx answers."""
-    app = App(token=token, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
-              # Verify the token on the first request, not at start-up: a Slack outage must not
-              # keep the web chat from starting.
-              token_verification_enabled=False)
+    app = App(
+        token=token,
+        signing_secret=signing_secret,
+        raise_error_for_unhandled_request=False,
+        # Verify the token on the first request, not at start-up: a Slack outage must not
+        # keep the web chat from starting.
+        token_verification_enabled=False,
+    )
     app.client.base_url = api_url if api_url.endswith("/") else api_url + "/"
     app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     app.client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
@@ -54,8 +68,11 @@ def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
 
 def build_bolt_app(core) -> App:
     settings = core.settings
-    app = bolt_app(settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value(),
-                   settings.slack_api_url)
+    app = bolt_app(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_signing_secret.get_secret_value(),
+        settings.slack_api_url,
+    )
     db, wizard, forms = core.db, core.wizard, core.forms
 
     # --- people ------------------------------------------------------------------------
@@ -112,8 +129,15 @@ def build_bolt_app(core) -> App:
         except Exception as e:
             log.warning("views.open failed: %s", describe(e))
 
-    def turn(client: WebClient, team_id: str, user_id: str, channel: str, what: Turn,
-             event_id: str | None = None, trigger_id: str | None = None) -> None:
+    def turn(
+        client: WebClient,
+        team_id: str,
+        user_id: str,
+        channel: str,
+        what: Turn,
+        event_id: str | None = None,
+        trigger_id: str | None = None,
+    ) -> None:
         person_id = person_for(client, team_id, user_id)
         try:
             outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
@@ -142,8 +166,7 @@ def build_bolt_app(core) -> App:
             return
         team_id = body.get("team_id") or event.get("team") or ""
         text = event.get("text") if isinstance(event.get("text"), str) else ""
-        turn(client, team_id, event["user"], event["channel"], Turn(text=text),
-             event_id=body.get("event_id"))
+        turn(client, team_id, event["user"], event["channel"], Turn(text=text), event_id=body.get("event_id"))
 
     @app.event("app_home_opened")
     def on_home(body, event, client):
@@ -155,10 +178,15 @@ def build_bolt_app(core) -> App:
         person_id = person_for(client, team_id, user_id)
         locale = wizard.locale_of(person_id)
         with db.transaction() as s:
-            rows = [(iv.id, iv.title or t(locale, "untitled"),
-                     t(locale, "status.published" if iv.status == "published" else "status.draft"),
-                     f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}")
-                    for iv in store.drafts_and_published(s, person_id, limit=40)]
+            rows = [
+                (
+                    iv.id,
+                    iv.title or t(locale, "untitled"),
+                    t(locale, "status.published" if iv.status == "published" else "status.draft"),
+                    f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}",
+                )
+                for iv in store.drafts_and_published(s, person_id, limit=40)
+            ]
         try:
             client.views_publish(user_id=user_id, view=blocks.home_view(rows, locale))
         except Exception as e:
@@ -184,9 +212,12 @@ def build_bolt_app(core) -> App:
         if message and body.get("container", {}).get("type") == "message":
             person_id = person_for(client, team_id, user_id)
             try:
-                client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or label,
-                                   blocks=blocks.chosen_blocks(message.get("blocks") or [], label,
-                                                               wizard.locale_of(person_id)))
+                client.chat_update(
+                    channel=channel,
+                    ts=message["ts"],
+                    text=message.get("text") or label,
+                    blocks=blocks.chosen_blocks(message.get("blocks") or [], label, wizard.locale_of(person_id)),
+                )
             except Exception as e:
                 log.info("could not update the clicked message: %s", describe(e))
         turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
@@ -214,8 +245,14 @@ def build_bolt_app(core) -> App:
         team_id, user_id = command.get("team_id") or "", command["user_id"]
         if sub in ("formulier", "form"):
             ack()
-            return turn(client, team_id, user_id, user_id, Turn(action=f"cmd:form:{rest}" if rest else "cmd:form"),
-                        trigger_id=command.get("trigger_id"))
+            return turn(
+                client,
+                team_id,
+                user_id,
+                user_id,
+                Turn(action=f"cmd:form:{rest}" if rest else "cmd:form"),
+                trigger_id=command.get("trigger_id"),
+            )
         if sub not in SUBCOMMANDS:
             with db.transaction() as s:
                 person = find_person(s, "slack", team_id, user_id)

@@ -38,12 +38,17 @@ def plain(text: str, limit: int = BUTTON_TEXT) -> dict:
 
 def mrkdwn_section(text: str) -> list[dict]:
     """One or more section blocks holding `text` (already escaped), each within the limit."""
-    chunks = [text[i: i + SECTION_TEXT] for i in range(0, len(text), SECTION_TEXT)] or [" "]
+    chunks = [text[i : i + SECTION_TEXT] for i in range(0, len(text), SECTION_TEXT)] or [" "]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}} for chunk in chunks[:3]]
 
 
 def button(choice: Choice, n: int) -> dict:
-    element = {"type": "button", "action_id": f"{ACTION}:b{n}", "text": plain(choice.label), "value": choice.value[:2000]}
+    element = {
+        "type": "button",
+        "action_id": f"{ACTION}:b{n}",
+        "text": plain(choice.label),
+        "value": choice.value[:2000],
+    }
     if choice.style in ("primary", "danger"):
         element["style"] = choice.style
     return element
@@ -60,10 +65,13 @@ def reply_blocks(reply: Reply, locale: str) -> list[dict]:
     for section in reply.sections:
         lines = [f"*{section.no}. {escape(section.title)}*"]
         lines += [f"*{escape(line.label)}:* {escape(line.value)}" for line in section.lines] or [
-            f"_{escape(t(locale, 'doc.empty_step'))}_"]
+            f"_{escape(t(locale, 'doc.empty_step'))}_"
+        ]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut("\n".join(lines), SECTION_TEXT)}})
     if reply.note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(escape(reply.note), SECTION_TEXT)}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(escape(reply.note), SECTION_TEXT)}]}
+        )
     if reply.options:
         blocks += options_blocks(reply, locale)
     if reply.actions:
@@ -74,19 +82,41 @@ def reply_blocks(reply: Reply, locale: str) -> list[dict]:
 def options_blocks(reply: Reply, locale: str) -> list[dict]:
     choices = reply.options[:100]
     if reply.multi:
-        return [{
-            "type": "actions", "block_id": "multi",
-            "elements": [
-                {"type": "multi_static_select", "action_id": f"{ACTION}:multi", "placeholder": plain(t(locale, "slack.pick")),
-                 "options": [option(Choice(c.label, c.value[4:])) for c in choices]},
-                {"type": "button", "action_id": f"{ACTION}:multi_ok", "text": plain(t(locale, "slack.ok")),
-                 "style": "primary", "value": "multi"},
-            ],
-        }]
+        return [
+            {
+                "type": "actions",
+                "block_id": "multi",
+                "elements": [
+                    {
+                        "type": "multi_static_select",
+                        "action_id": f"{ACTION}:multi",
+                        "placeholder": plain(t(locale, "slack.pick")),
+                        "options": [option(Choice(c.label, c.value[4:])) for c in choices],
+                    },
+                    {
+                        "type": "button",
+                        "action_id": f"{ACTION}:multi_ok",
+                        "text": plain(t(locale, "slack.ok")),
+                        "style": "primary",
+                        "value": "multi",
+                    },
+                ],
+            }
+        ]
     if len(choices) > BUTTONS_AS_SELECT_ABOVE:
-        return [{"type": "actions", "elements": [{
-            "type": "static_select", "action_id": f"{ACTION}:select", "placeholder": plain(t(locale, "slack.pick")),
-            "options": [option(c) for c in choices]}]}]
+        return [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": f"{ACTION}:select",
+                        "placeholder": plain(t(locale, "slack.pick")),
+                        "options": [option(c) for c in choices],
+                    }
+                ],
+            }
+        ]
     return [{"type": "actions", "elements": [button(c, 100 + n) for n, c in enumerate(choices)]}]
 
 
@@ -114,16 +144,20 @@ def document_messages(reply: Reply) -> list[tuple[str, list[dict]]]:
     """An exported Markdown document as preformatted text, split over as many blocks as needed."""
     doc = escape(reply.document)
     size = SECTION_TEXT - 8
-    chunks = [doc[i: i + size] for i in range(0, len(doc), size)]
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(reply.title or '')}* · {escape(reply.text)}"}}]
+    chunks = [doc[i : i + size] for i in range(0, len(doc), size)]
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(reply.title or '')}* · {escape(reply.text)}"}}
+    ]
     blocks += [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{chunk}```"}} for chunk in chunks]
-    return [(escape(reply.text), blocks[i: i + MESSAGE_BLOCKS]) for i in range(0, len(blocks), MESSAGE_BLOCKS)]
+    return [(escape(reply.text), blocks[i : i + MESSAGE_BLOCKS]) for i in range(0, len(blocks), MESSAGE_BLOCKS)]
 
 
 def chosen_blocks(original: list[dict], label: str, locale: str) -> list[dict]:
     """The message a button was clicked in, without its buttons, saying what was chosen."""
     kept = [b for b in original if b.get("type") not in ("actions",)]
-    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(t(locale, "slack.chosen", label=label))}]})
+    kept.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(t(locale, "slack.chosen", label=label))}]}
+    )
     return kept[:MESSAGE_BLOCKS]
 
 
@@ -161,8 +195,12 @@ def field_blocks(f: FormField, locale: str) -> list[dict]:
     if f.help:
         base["hint"] = plain(f.help, 2000)
     if f.kind in ("text", "longtext", "number", "link") and len(f.value) > INPUT_MAX:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": escape(
-            f"{f.label}\n{t(locale, 'slack.too_long_for_form')}")}}]
+        return [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": escape(f"{f.label}\n{t(locale, 'slack.too_long_for_form')}")},
+            }
+        ]
     if f.kind == "date":
         element = {"type": "datepicker", "action_id": "v"}
         if f.value:
@@ -171,8 +209,12 @@ def field_blocks(f: FormField, locale: str) -> list[dict]:
         return [{**base, "element": element}]
     if f.kind in ("choice", "multichoice") and f.options:
         opts = [option(c) for c in f.options[:100]]
-        element = {"type": "multi_static_select" if f.kind == "multichoice" else "static_select",
-                   "action_id": "v", "options": opts, "placeholder": plain(t(locale, "slack.pick"))}
+        element = {
+            "type": "multi_static_select" if f.kind == "multichoice" else "static_select",
+            "action_id": "v",
+            "options": opts,
+            "placeholder": plain(t(locale, "slack.pick")),
+        }
         selected = [o for o in opts if o["value"] in f.selected]
         if selected and f.kind == "multichoice":
             element["initial_options"] = selected
@@ -183,11 +225,22 @@ def field_blocks(f: FormField, locale: str) -> list[dict]:
             other = {"type": "plain_text_input", "action_id": "v", "max_length": min(f.max_len or INPUT_MAX, INPUT_MAX)}
             if f.value:
                 other["initial_value"] = f.value
-            blocks.append({"type": "input", "block_id": f.path + OTHER, "optional": True,
-                           "label": plain(t(locale, "web.other"), 2000), "element": other})
+            blocks.append(
+                {
+                    "type": "input",
+                    "block_id": f.path + OTHER,
+                    "optional": True,
+                    "label": plain(t(locale, "web.other"), 2000),
+                    "element": other,
+                }
+            )
         return blocks
-    element = {"type": "plain_text_input", "action_id": "v", "multiline": f.kind == "longtext",
-               "max_length": min(f.max_len or INPUT_MAX, INPUT_MAX)}
+    element = {
+        "type": "plain_text_input",
+        "action_id": "v",
+        "multiline": f.kind == "longtext",
+        "max_length": min(f.max_len or INPUT_MAX, INPUT_MAX),
+    }
     if f.value:
         element["initial_value"] = f.value
     return [{**base, "element": element}]
@@ -215,18 +268,26 @@ def home_view(items: list[tuple[int, str, str, str]], locale: str) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": plain(t(locale, "slack.home_title"), 150)},
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_intro"))}},
-        {"type": "actions", "elements": [
-            button(Choice(t(locale, "button.new"), "cmd:new", "primary"), 0),
-            button(Choice(t(locale, "slack.form_button"), "cmd:form"), 1),
-        ]},
+        {
+            "type": "actions",
+            "elements": [
+                button(Choice(t(locale, "button.new"), "cmd:new", "primary"), 0),
+                button(Choice(t(locale, "slack.form_button"), "cmd:form"), 1),
+            ],
+        },
         {"type": "divider"},
     ]
     if not items:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_empty"))}})
     for n, (iv_id, title, state, when) in enumerate(items[:40]):
-        blocks.append({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": cut(f"*{escape(title)}* (#{iv_id})\n{escape(state)} · {escape(when)}", SECTION_TEXT)},
-            "accessory": button(Choice(t(locale, "button.resume"), f"cmd:open:{iv_id}"), 10 + n),
-        })
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": cut(f"*{escape(title)}* (#{iv_id})\n{escape(state)} · {escape(when)}", SECTION_TEXT),
+                },
+                "accessory": button(Choice(t(locale, "button.resume"), f"cmd:open:{iv_id}"), 10 + n),
+            }
+        )
     return {"type": "home", "blocks": blocks[:MODAL_BLOCKS]}

@@ -11,8 +11,8 @@ import secrets
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import or_
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import or_
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -49,8 +49,11 @@ def web_routes(core) -> list[Route]:
         if not token or len(token) > 100:
             return None, None
         with db.transaction() as s:
-            identity = s.exec(select(Identity).where(
-                Identity.platform == "web", Identity.workspace == "", Identity.external_id == token_hash(token))).first()
+            identity = s.exec(
+                select(Identity).where(
+                    Identity.platform == "web", Identity.workspace == "", Identity.external_id == token_hash(token)
+                )
+            ).first()
             return (s.get(Person, identity.person_id), identity) if identity else (None, None)
 
     def locale_of(person: Person | None) -> str:
@@ -66,12 +69,20 @@ def web_routes(core) -> list[Route]:
 
     def transcript(identity: Identity) -> list[dict]:
         with db.transaction() as s:
-            rows = list(s.exec(select(ChatMessage).where(ChatMessage.identity_id == identity.id)
-                               .order_by(ChatMessage.id.desc()).limit(TRANSCRIPT)))
+            rows = list(
+                s.exec(
+                    select(ChatMessage)
+                    .where(ChatMessage.identity_id == identity.id)
+                    .order_by(ChatMessage.id.desc())
+                    .limit(TRANSCRIPT)
+                )
+            )
         rows.reverse()
         last_user = max((i for i, m in enumerate(rows) if m.sender == "user"), default=-1)
-        return [{"sender": m.sender, "text": m.body.get("text"), "reply": m.body, "live": i > last_user}
-                for i, m in enumerate(rows)]
+        return [
+            {"sender": m.sender, "text": m.body.get("text"), "reply": m.body, "live": i > last_user}
+            for i, m in enumerate(rows)
+        ]
 
     def label_for(identity: Identity, value: str) -> str:
         """What a clicked button said, to show it in the transcript."""
@@ -94,7 +105,9 @@ def web_routes(core) -> list[Route]:
         form = await request.form()
         name = str(form.get("name") or "").strip()[:120]
         if not name:
-            return render("start.html", settings.wwidw_locale, status=400, error=t(settings.wwidw_locale, "web.name_missing"))
+            return render(
+                "start.html", settings.wwidw_locale, status=400, error=t(settings.wwidw_locale, "web.name_missing")
+            )
         token = secrets.token_urlsafe(32)
 
         def create():
@@ -139,7 +152,9 @@ def web_routes(core) -> list[Route]:
     def visible(person: Person | None, iv_id: int):
         with db.transaction() as s:
             organisation = s.get(Organisation, person.organisation_id) if person else None
-            iv = s.exec(select(Intervention).where(Intervention.id == iv_id, store.visible_to(person, organisation))).first()
+            iv = s.exec(
+                select(Intervention).where(Intervention.id == iv_id, store.visible_to(person, organisation))
+            ).first()
             if iv is None and person is not None:
                 own = s.get(Intervention, iv_id)
                 iv = own if own is not None and own.author_id == person.id else None
@@ -149,8 +164,11 @@ def web_routes(core) -> list[Route]:
             author = s.get(Person, iv.author_id)
             locale = locale_of(person)
             return {
-                "iv": iv, "organisation": org.name, "author": author.display_name,
-                "sections": store.describe(s, iv, locale), "markdown": render_markdown(s, iv, locale),
+                "iv": iv,
+                "organisation": org.name,
+                "author": author.display_name,
+                "sections": store.describe(s, iv, locale),
+                "markdown": render_markdown(s, iv, locale),
                 "json": as_dict(s, iv),
             }
 
@@ -163,8 +181,13 @@ def web_routes(core) -> list[Route]:
                 condition = store.visible_to(person, organisation)
                 if person is not None:
                     condition = or_(condition, Intervention.author_id == person.id)
-                query = (select(Intervention, Organisation).join(Organisation, Organisation.id == Intervention.organisation_id)
-                         .where(condition).order_by(Intervention.updated_at.desc()).limit(200))
+                query = (
+                    select(Intervention, Organisation)
+                    .join(Organisation, Organisation.id == Intervention.organisation_id)
+                    .where(condition)
+                    .order_by(Intervention.updated_at.desc())
+                    .limit(200)
+                )
                 return list(s.exec(query))
 
         return render("list.html", locale_of(person), rows=await run_in_threadpool(rows))
@@ -177,8 +200,13 @@ def web_routes(core) -> list[Route]:
             return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
         found = await run_in_threadpool(visible, person, int(number))
         if found is None:
-            return render("start.html" if person is None else "list.html", locale_of(person), status=404, rows=[],
-                          error=t(locale_of(person), "web.not_found"))
+            return render(
+                "start.html" if person is None else "list.html",
+                locale_of(person),
+                status=404,
+                rows=[],
+                error=t(locale_of(person), "web.not_found"),
+            )
         if fmt == "md":
             return PlainTextResponse(found["markdown"], media_type="text/markdown; charset=utf-8")
         if fmt == "json":
@@ -216,8 +244,14 @@ def web_routes(core) -> list[Route]:
             form_spec = await run_in_threadpool(forms.form, person.id, iv_id, step)
         except FormError:
             return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
-        return render("form.html", locale_of(person), status=400 if errors else 200, form=form_spec,
-                      values={k: v for k, v in values.items() if isinstance(v, str)}, errors=errors)
+        return render(
+            "form.html",
+            locale_of(person),
+            status=400 if errors else 200,
+            form=form_spec,
+            values={k: v for k, v in values.items() if isinstance(v, str)},
+            errors=errors,
+        )
 
     return [
         Route("/", home),
@@ -227,4 +261,3 @@ def web_routes(core) -> list[Route]:
         Route("/beschrijvingen/{ref}", description),
         Route("/formulier/{iv:int}/{step:int}", form_page, methods=["GET", "POST"]),
     ]
-

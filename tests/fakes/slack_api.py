@@ -110,18 +110,34 @@ class FakeSlack:
 
     def result(self, method: str, args: dict) -> dict:
         if method == "auth.test":
-            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "wwidw",
-                    "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"}
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "wwidw",
+                "team_id": "T1",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
-            return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts}}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "blocks": args.get("blocks"), "ts": ts},
+            }
         if method in ("views.open", "views.update", "views.push", "views.publish"):
             return {"ok": True, "view": {"id": "V1", **(args.get("view") or {})}}
         if method == "users.info":
             user = args.get("user")
-            info = {"id": user, "name": user.lower(), "real_name": self.users.get(user, f"Gebruiker {user}"),
-                    "tz": "Europe/Amsterdam", "profile": {"display_name": self.users.get(user, "")}}
+            info = {
+                "id": user,
+                "name": user.lower(),
+                "real_name": self.users.get(user, f"Gebruiker {user}"),
+                "tz": "Europe/Amsterdam",
+                "profile": {"display_name": self.users.get(user, "")},
+            }
             return {"ok": True, "user": info}
         return {"ok": True}
 
@@ -151,19 +167,27 @@ class FakeSlack:
 
     def of(self, method: str, after: int = 0, **match) -> list[Call]:
         with self._cond:
-            return [c for c in self.calls if c.method == method and c.seq > after
-                    and all(c.args.get(k) == v for k, v in match.items())]
+            return [
+                c
+                for c in self.calls
+                if c.method == method and c.seq > after and all(c.args.get(k) == v for k, v in match.items())
+            ]
 
     def wait_for(self, method: str, after: int = 0, count: int = 1, timeout: float = 10, **match) -> list[Call]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                found = [c for c in self.calls if c.method == method and c.seq > after
-                         and all(c.args.get(k) == v for k, v in match.items())]
+                found = [
+                    c
+                    for c in self.calls
+                    if c.method == method and c.seq > after and all(c.args.get(k) == v for k, v in match.items())
+                ]
                 if len(found) >= count:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no {count}× {method} {match} after #{after}; saw "
-                                         f"{[(c.seq, c.method) for c in self.calls[-10:]]}")
+                    raise AssertionError(
+                        f"no {count}× {method} {match} after #{after}; saw "
+                        f"{[(c.seq, c.method) for c in self.calls[-10:]]}"
+                    )
                 self._cond.wait(left)

@@ -217,3 +217,37 @@ def test_form_buttons_in_the_dm_and_on_the_app_home_open_modals(slack, db, fake_
     opened = fake_slack.wait_for("views.open", after=before)[-1].args
     assert opened["trigger_id"] == "trigger.home.form"
     assert opened["view"]["title"]["text"] == "Stap 1 van 8"  # where the chat was: the current step
+
+
+def test_a_text_too_long_for_a_modal_input_is_kept_unchanged(slack, db, fake_slack):
+    long_text = "Uitgebreide probleemanalyse. " * 200  # ~5,800 characters: more than an input holds
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("bewerk stap 2")
+    anna.say(long_text)
+    anna.command("formulier 2")
+    view = fake_slack.wait_for("views.open")[-1].args["view"]
+    inputs = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+    assert "situation" not in inputs and {"evidence", "baseline_alternative"} <= inputs
+    assert any("te lang voor het formulier" in (b.get("text") or {}).get("text", "") for b in view["blocks"])
+    assert anna.submit(view, {"evidence": "Cijfers van de gemeente"}).json()["response_action"] == "update"
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert iv.situation == long_text.strip() and iv.evidence == "Cijfers van de gemeente"
+
+
+def test_secrets_never_reach_the_logs(slack, db, fake_slack, caplog):
+    from tests.fakes.slack_api import TOKEN
+    from tests.slack_driver import SECRET
+
+    caplog.set_level("DEBUG")
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    fake_slack.fail("chat.postMessage", 500, times=3)
+    anna.sender.event(
+        {"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1", "text": "Titel", "ts": "1.0"}
+    )
+    fake_slack.wait_for("chat.postMessage:failed", count=3)
+    __import__("time").sleep(0.3)
+    assert "chat.postMessage to DU1 failed" in caplog.text
+    assert TOKEN not in caplog.text and SECRET not in caplog.text

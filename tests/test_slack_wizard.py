@@ -332,3 +332,56 @@ def test_the_manifest_subscribes_to_what_the_bot_handles():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert {"chat:write", "im:history", "users:read", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_a_killed_process_loses_nothing(db, fake_slack):
+    """A real `wwidw serve` is killed with SIGKILL between two answers; a new one carries on."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.fakes.slack_api import TOKEN
+    from tests.slack_driver import SECRET, SlackSender, SlackUser
+
+    def serve():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": db.url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+               "SLACK_API_URL": fake_slack.url}
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                return process, url
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        process.kill()
+        raise AssertionError("wwidw serve did not start")
+
+    first, url = serve()
+    try:
+        anna = SlackUser(SlackSender(url), fake_slack, "U1")
+        anna.say("nieuw")
+        anna.say("Buurtbemiddeling")
+        anna.say("Hoograven")
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+    second, url = serve()
+    try:
+        anna = SlackUser(SlackSender(url), fake_slack, "U1")
+        message = anna.say("Utrecht")
+        assert "partnerorganisaties" in texts(message)
+    finally:
+        second.terminate()
+        second.wait()
+    iv = current(db)
+    assert (iv.title, iv.neighbourhood, iv.municipality) == ("Buurtbemiddeling", "Hoograven", "Utrecht")

@@ -69,6 +69,15 @@ def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
     return str(value), []
 
 
+def as_text(value) -> str:
+    """A submitted value as text, whatever shape a client sent it in."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(as_text(v) for v in value)
+    return value.strip() if isinstance(value, str) else ""
+
+
 class Forms:
     def __init__(self, db: Database, default_locale: str = "nl"):
         self.db = db
@@ -156,12 +165,11 @@ class Forms:
             return {}
 
     def _parse(self, run: TurnRun, f: Field, path: str, values: dict, errors: dict):
-        raw = values.get(path)
-        other = (values.get(path + OTHER) or "").strip()
-        if isinstance(raw, (list, tuple)):
-            raw = ", ".join([*map(str, raw), *([other] if other else [])])
+        raw, other = values.get(path), as_text(values.get(path + OTHER))
+        if isinstance(raw, (list, tuple)) and f.kind == "multichoice":
+            raw = ", ".join([*(as_text(v) for v in raw), *([other] if other else [])])
         else:
-            raw = str(raw or "").strip() or other
+            raw = as_text(raw) or other
         if not raw:
             return None
         try:

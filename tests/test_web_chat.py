@@ -164,3 +164,26 @@ def test_web_pages_show_only_what_the_readers_organisation_may_see(db, make_serv
                 org.is_partner = True
         listing = browser.get("/beschrijvingen").text
         assert "Voor partners" in listing and "Alleen eigen" not in listing
+
+
+def test_odd_form_posts_get_answers_not_errors(db, make_server):
+    server = make_server(web_app(db))
+    with httpx.Client(base_url=server.url) as browser:
+        browser.post("/start", data={"name": "Tester"})
+        browser.post("/say", data={"text": "formulier"})
+        with db.transaction() as s:
+            iv_id = s.exec(select(Intervention)).one().id
+        odd = [
+            {"title": ["Een", "Twee"], "themes.other": ["a", "b"]},
+            {"effects.99999999.name": "x", "onbekend": "y"},
+            {"start_date": "x" * 100_000},
+        ]
+        for step, data in zip([1, 4, 1], odd, strict=True):
+            response = browser.post(f"/formulier/{iv_id}/{step}", data=data, follow_redirects=False)
+            assert response.status_code in (303, 400), response.text
+        assert browser.post(f"/formulier/{iv_id}/9", data={"title": "x"}).status_code == 404
+        assert browser.post(f"/formulier/{iv_id + 1}/1", data={"title": "x"}).status_code == 404
+        assert browser.post("/say", data={"action": "cmd:doesnotexist"}, follow_redirects=False).status_code == 303
+        assert browser.post("/say", data={"action": "opt:" + "x" * 5000}, follow_redirects=False).status_code == 303
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title == "Een, Twee"

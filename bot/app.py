@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from bot.forms import Forms
+from bot.i18n import t
 from bot.settings import Settings
 from bot.wizard import Wizard
 from models.db import Database
@@ -53,7 +55,17 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> St
         yield
         core.db.dispose()
 
+    async def database_unavailable(request: Request, exc: OperationalError):
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        text = t(core.settings.wwidw_locale, "database_unavailable")
+        return PlainTextResponse(text, status_code=503, headers={"Retry-After": "30"})
+
     # Nothing we accept is larger than a long description; bigger bodies are refused (413).
-    app = Starlette(routes=routes, lifespan=lifespan, max_body_size=MAX_BODY)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY,
+        exception_handlers={OperationalError: database_unavailable},
+    )
     app.state.core = core
     return app

@@ -92,3 +92,19 @@ def test_healthz_reports_a_database_that_does_not_answer(tmp_path):
             return (await client.get("/healthz")).status_code
 
     assert asyncio.run(call()) == 503
+
+
+def test_pages_say_so_when_the_database_is_down():
+    import asyncio
+
+    import httpx
+
+    app = create_app(core=Core(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", _env_file=None)))
+
+    async def call():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/beschrijvingen")
+
+    response = asyncio.run(call())
+    assert response.status_code == 503 and "database is even niet bereikbaar" in response.text

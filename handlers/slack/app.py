@@ -142,8 +142,9 @@ def build_bolt_app(core) -> App:
         try:
             outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
         except Exception:
+            # Nothing of this turn was stored (its transaction rolled back); earlier answers are safe.
             log.exception("turn failed")
-            locale = wizard.locale_of(person_id)
+            locale = settings.wwidw_locale
             post(client, channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
             return
         if outcome is None:

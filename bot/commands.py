@@ -19,6 +19,7 @@ WORDS = {
     "mine": {"mijn", "mine", "my", "mijn beschrijvingen", "concepten", "drafts", "lijst", "list"},
     "publish": {"publiceer", "publiceren", "publish"},
     "export": {"export", "exporteer"},
+    "remove": {"verwijder", "verwijderen", "remove", "delete"},
     "form": {"formulier", "form"},
     "menu": {"menu", "start menu", "hoi", "hallo", "hello", "hi"},
 }

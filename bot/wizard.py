@@ -254,6 +254,7 @@ class TurnRun:
             "mine": self.mine,
             "publish": self.publish,
             "export": self.export,
+            "remove": self.remove,
             "menu": lambda: self.menu(first=self.first_contact),
         }.get(cmd.name)
         if handler:
@@ -490,6 +491,24 @@ class TurnRun:
         if f.required and self.current_value(c) in (None, "", []):
             self.say("skipped_required")
         self.move(self.following(c))
+
+    def remove(self) -> None:
+        """Delete the list item (an effect, an indicator, a report) the current question is about."""
+        c = self.cursor
+        list_field = self.list_field_at(c) if c is not None and self.conv.phase == "asking" else None
+        row = self.item_row(list_field, c.item) if list_field is not None and c.sub != MORE else None
+        if row is None:
+            self.say("remove.nothing", kind="error")
+            return self.ask() if self.conv.phase == "asking" else self.menu(first=False)
+        label = f"{list_field.item_label(self.locale)} {c.item + 1}"
+        self.remove_item(list_field, row)
+        self.say("remove.done", item=label)
+        rest = self.rows(list_field)
+        if c.item < len(rest):
+            return self.move_fresh(Cursor(c.step, c.field, c.item, list_field.items[0].key))
+        if rest:
+            return self.move_fresh(Cursor(c.step, c.field, len(rest) - 1, MORE))
+        self.move_fresh(Cursor(c.step, c.field, 0, list_field.items[0].key))
 
     def pause(self) -> None:
         if self.iv is None:

@@ -139,3 +139,24 @@ def test_edit_a_published_description_later(db):
     with db.transaction() as s:
         iv = s.exec(select(Intervention).where(Intervention.status == "published")).one()
         assert iv.title == "Buurtmoestuin Kruiskamp-Zuid" and iv.updated_at > iv.published_at
+
+
+def test_removing_a_list_item_in_the_chat(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("bewerk stap 4")
+    for answer in ["Sociale cohesie", "Cijfer omhoog", "ja", "Overlast", "Minder meldingen", "ja", "Leegstand"]:
+        chat.say(answer)
+    chat.say("terug")
+    chat.say("terug")
+    chat.say("terug")  # back at effect 2's name
+    assert "Effect 2" in chat.question.title
+    chat.say("verwijder")
+    assert "Effect 2 is verwijderd" in chat.texts()
+    assert "Effect 2" in chat.question.title and "Minder leegstand" in chat.question.note
+    with db.transaction() as s:
+        names = [e.name for e in s.exec(select(Effect).order_by(Effect.position))]
+        assert names == ["Sociale cohesie", "Minder leegstand"]
+    chat.say("overzicht")
+    chat.say("verwijder")
+    assert "niets om te verwijderen" in chat.texts()

@@ -108,3 +108,31 @@ def test_pages_say_so_when_the_database_is_down():
 
     response = asyncio.run(call())
     assert response.status_code == 503 and "database is even niet bereikbaar" in response.text
+
+
+def test_replicas_starting_together_upgrade_a_fresh_postgresql_once(pg_database):
+    """Two processes run the migrations at the same moment: the advisory lock lets one go first."""
+    import uuid
+
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+
+    name = f"wwidw_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(pg_database).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_database).set(database=name).render_as_string(hide_password=False)
+    try:
+        env = {**os.environ, "DATABASE_URL": url}
+        runs = [
+            subprocess.Popen([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, stderr=subprocess.PIPE)
+            for _ in range(3)
+        ]
+        assert all(run.wait(timeout=60) == 0 for run in runs), [run.stderr.read() for run in runs]
+        engine = create_engine(url)
+        assert {"intervention", "conversation", "processed_event"} <= set(inspect(engine).get_table_names())
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -119,12 +119,21 @@ def walk(url: str, replies: Replies, people: int, answers: list[str], run: str) 
     return time.monotonic() - began, latencies
 
 
-def report(name: str, wall: float, latencies: list[float]) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(name: str, wall: float, latencies: list[float], cpu: float) -> float:
     rate = len(latencies) / wall
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    print(f"{name:<28} {len(latencies):>5} answers  {rate:8.1f} answers/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    print(
+        f"{name:<24} {len(latencies):>5} answers  {rate:7.1f} answers/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+        f"  server CPU {cpu / len(latencies) * 1000:4.2f} ms/answer"
+    )
     return rate
 
 
@@ -140,7 +149,9 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
     port = free_port()
     bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, port)
     try:
+        cpu = cpu_seconds(bot.pid)
         wall, latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"W{label[0]}")
+        cpu = cpu_seconds(bot.pid) - cpu
     finally:
         bot.terminate()
         bot.wait()
@@ -151,14 +162,16 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
         port,
     )
     try:
+        echo_cpu = cpu_seconds(echo.pid)
         echo_wall, echo_latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"E{label[0]}")
+        echo_cpu = cpu_seconds(echo.pid) - echo_cpu
     finally:
         echo.terminate()
         echo.wait()
     print(f"\n{label}, {people} people at once, {len(answers)} answers each")
-    ours = report("wwidw wizard", wall, latencies)
-    bare = report("bare slack-bolt echo", echo_wall, echo_latencies)
-    print(f"{'ratio wizard / echo':<28} {ours / bare:.2f}")
+    ours = report("wwidw wizard", wall, latencies, cpu)
+    bare = report("bare slack-bolt echo", echo_wall, echo_latencies, echo_cpu)
+    print(f"{'ratio wizard / echo':<24} {ours / bare:.2f}")
 
 
 def main() -> None:

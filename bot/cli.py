@@ -48,9 +48,6 @@ def serve_command(settings: Settings, host: str, port: int) -> int:
 
     from bot.app import Core, create_app
 
-    # Turns hold the database briefly between bits of I/O; a shorter GIL switch interval lets the
-    # thread holding it get back to work sooner when many turns run at once.
-    sys.setswitchinterval(0.0005)
     core = Core(settings)
     core.db.upgrade()
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)

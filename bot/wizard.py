@@ -220,16 +220,59 @@ class TurnRun:
         row = self.item_row(list_field, c.item)
         return getattr(row, c.sub) if row is not None and c.sub != MORE else None
 
+    # --- buttons that belong to a question or a description ------------------------------
+
+    def question_token(self) -> str:
+        c = self.cursor
+        return f"q.{self.iv.id}.{c.step}.{c.field}.{c.item}.{c.sub or ''}" if c and self.iv else "q.none"
+
+    def bound(self, value: str, token: str) -> str:
+        """A button value that only counts while `token` still holds (see `accept`)."""
+        return f"{value}@{token}"
+
+    def accept(self, token: str) -> bool:
+        """Whether a button stamped with `token` may act now. A question's buttons act only while
+        that question is asked (an old or double-clicked button must not answer a later one); a
+        description's buttons (edit, publish) first bring that description back."""
+        if not token:
+            return True
+        if token.startswith("q."):
+            return self.conv.phase == "asking" and token == self.question_token()
+        if token.startswith("d.") and token[2:].isdecimal() and len(token) < 14:
+            if self.iv is not None and self.iv.id == int(token[2:]):
+                return True
+            other = self.s.get(Intervention, int(token[2:]))
+            if other is None or other.author_id != self.person.id:
+                return False
+            self.set_intervention(other)
+            self.place(None)
+            self.conv.phase = "review"
+            return True
+        return False
+
+    def stale(self) -> None:
+        self.say("stale")
+        if self.conv.phase == "asking" and self.cursor is not None and self.iv is not None:
+            return self.ask(repeat=True)
+        if self.conv.phase == "review" and self.iv is not None:
+            return self.review()
+        self.menu(first=False)
+
     # --- dispatch ------------------------------------------------------------------------
 
     def dispatch(self, turn: Turn) -> None:
         if turn.action:
             kind, arg = parse_action(turn.action)
+            parts = [part.partition("@") for part in arg.split("|")] if kind == "opts" else [arg.partition("@")]
+            tokens = {token for _, _, token in parts}
+            if len(tokens) > 1 or not self.accept(tokens.pop()):
+                return self.stale()
+            values = [value for value, _, _ in parts]
             if kind == "cmd":
-                name, _, value = arg.partition(":")
+                name, _, value = values[0].partition(":")
                 return self.command(Command(name, value or None))
             if kind in ("opt", "opts"):
-                return self.answer(", ".join(arg.split("|")) if kind == "opts" else arg)
+                return self.answer(", ".join(values))
             return self.unknown()
         text = (turn.text or "").strip()
         command = parse_command(text)
@@ -338,7 +381,7 @@ class TurnRun:
             reply.note = f"{self.t('invalid.stuck')}\n{f.help(self.locale)}"
             reply.actions = [
                 Choice(self.t("button.help"), "cmd:help"),
-                Choice(self.t("button.skip"), "cmd:skip"),
+                Choice(self.t("button.skip"), self.bound("cmd:skip", self.question_token())),
             ]
         elif f is not None and f.help(self.locale):
             reply.note = f.help(self.locale)
@@ -412,9 +455,10 @@ class TurnRun:
         title = self.t("ask.title", no=step.no, total=len(definition.steps()), step=step.title(self.locale))
         if list_field is not None:
             title += f" · {list_field.item_label(self.locale)} {c.item + 1}"
-        actions = [Choice(self.t("button.back"), "cmd:back")] if c != self.first_of(1) else []
+        token = self.question_token()
+        actions = [Choice(self.t("button.back"), self.bound("cmd:back", token))] if c != self.first_of(1) else []
         actions += [
-            Choice(self.t("button.skip"), "cmd:skip"),
+            Choice(self.t("button.skip"), self.bound("cmd:skip", token)),
             Choice(self.t("button.help"), "cmd:help"),
             Choice(self.t("button.pause"), "cmd:pause"),
         ]
@@ -425,7 +469,10 @@ class TurnRun:
                     kind="question",
                     title=title,
                     input="choice",
-                    options=[Choice(self.t("button.yes"), "opt:yes", "primary"), Choice(self.t("button.no"), "opt:no")],
+                    options=[
+                    Choice(self.t("button.yes"), self.bound("opt:yes", token), "primary"),
+                    Choice(self.t("button.no"), self.bound("opt:no", token)),
+                ],
                     actions=actions,
                     intervention_id=self.iv.id,
                 )
@@ -447,7 +494,7 @@ class TurnRun:
                 title=title,
                 note=note,
                 input=f.kind,
-                options=[Choice(o.label(self.locale), f"opt:{o.key}") for o in self.options_for(f)],
+                options=[Choice(o.label(self.locale), self.bound(f"opt:{o.key}", token)) for o in self.options_for(f)],
                 multi=f.kind == "multichoice",
                 actions=actions,
                 intervention_id=self.iv.id,
@@ -546,7 +593,10 @@ class TurnRun:
             sections=store.describe(self.s, iv, self.locale),
             intervention_id=iv.id,
             options=[
-                Choice(self.t("button.edit_step", no=s.no, step=s.title(self.locale)), f"cmd:edit:{s.no}")
+                Choice(
+                    self.t("button.edit_step", no=s.no, step=s.title(self.locale)),
+                    self.bound(f"cmd:edit:{s.no}", f"d.{iv.id}"),
+                )
                 for s in definition.steps()
             ],
         )
@@ -554,7 +604,7 @@ class TurnRun:
             reply.note = self.t("review.missing", fields=self.missing_text(missing))
         elif iv.status == "draft":
             reply.note = self.t("review.ready")
-            reply.actions.append(Choice(self.t("button.publish"), "cmd:publish", "primary"))
+            reply.actions.append(Choice(self.t("button.publish"), self.bound("cmd:publish", f"d.{iv.id}"), "primary"))
         if self.conv.field:
             reply.actions.append(Choice(self.t("button.resume"), "cmd:resume"))
         reply.actions.append(Choice(self.t("button.mine"), "cmd:mine"))

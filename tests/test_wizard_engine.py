@@ -55,7 +55,7 @@ def test_back_skip_and_invalid_answers(db):
     assert chat.kinds()[0] == "error" and "bestaat niet" in chat.texts()
     chat.say("morgen")
     chat.say("ook niet")
-    assert "overslaan" in chat.texts().lower() and any(a.value == "cmd:skip" for a in chat.last[0].actions)
+    assert "overslaan" in chat.texts().lower() and any(a.value.startswith("cmd:skip@") for a in chat.last[0].actions)
     chat.say("1-3-2027")
     chat.say("1-1-2027")
     assert "ligt voor 1-3-2027" in chat.texts()
@@ -160,3 +160,41 @@ def test_removing_a_list_item_in_the_chat(db):
     chat.say("overzicht")
     chat.say("verwijder")
     assert "niets om te verwijderen" in chat.texts()
+
+
+def test_old_and_double_clicked_buttons_do_not_answer_a_later_question(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    for answer in ["T", "W", "G", "overslaan", "overslaan", "overslaan"]:
+        chat.say(answer)
+    finished = next(o for o in chat.question.options if o.label == "Afgerond")
+    chat.say("lopend")  # typed instead of clicked
+    chat.say("1")
+    chat.say(action=finished.value)  # the old button, now that step 2 is asked
+    assert "hoort bij een eerdere vraag" in chat.texts() and chat.question.text.startswith("Wat is er aan de hand")
+    chat.say("bewerk stap 4")
+    chat.say("Sociale cohesie")
+    chat.say("Cijfer omhoog")
+    yes = next(o for o in chat.question.options if o.label == "Ja")
+    chat.say(action=yes.value)
+    chat.say(action=yes.value)  # double click
+    assert "hoort bij een eerdere vraag" in chat.texts()
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert iv.project_status == "lopend" and iv.situation is None
+        assert [e.name for e in s.exec(select(Effect))] == ["Sociale cohesie", None]
+
+
+def test_review_buttons_act_on_their_own_description(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Eerste")
+    chat.say("overzicht")
+    edit_step_one = chat.last[-1].options[0]
+    chat.say("nieuw")
+    chat.say("Tweede")
+    chat.say(action=edit_step_one.value)  # from the first description's review
+    assert chat.question.text.startswith("Wat is de titel") and "Eerste" in chat.question.note
+    chat.say("Eerste, verbeterd")
+    with db.transaction() as s:
+        assert sorted(iv.title for iv in s.exec(select(Intervention))) == ["Eerste, verbeterd", "Tweede"]

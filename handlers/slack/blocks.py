@@ -137,7 +137,18 @@ def messages(replies: list[Reply], locale: str) -> list[tuple[str, list[dict]]]:
         text = cut(escape(reply.text), 3000)  # notifications show the last, most relevant line
     if blocks:
         out.append((text, blocks))
-    return out
+    return [(text, numbered(message)) for text, message in out]
+
+
+def numbered(message: list[dict]) -> list[dict]:
+    """Give every button of a message its own action_id (replies number theirs from 0 each)."""
+    n = 0
+    for block in message:
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
+            if element.get("type") == "button" and element.get("action_id", "").startswith(f"{ACTION}:b"):
+                element["action_id"] = f"{ACTION}:b{n}"
+                n += 1
+    return message
 
 
 def document_messages(reply: Reply) -> list[tuple[str, list[dict]]]:

@@ -45,10 +45,21 @@ class Form:
     title: str
     fields: list[FormField]
     locale: str
+    version: str  # when the description was last changed; a submission must come back with it
+    notice: str | None = None
 
 
 class FormError(Exception):
     """The form cannot be shown or stored at all (not yours, unknown step)."""
+
+
+class StaleForm(Exception):
+    """The description changed after the form was shown (in the chat, another form, another
+    device): storing the form would undo that, so it is shown again with the current answers."""
+
+
+def version_of(iv: Intervention) -> str:
+    return iv.updated_at.isoformat()
 
 
 def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
@@ -109,7 +120,7 @@ class Forms:
                         value = getattr(row, sub.key) if row is not None else None
                         fields.append(self._field(run, sub, f"{f.key}.{i}.{sub.key}", value, group))
             step = definition.step(step_no)
-            return Form(iv.id, step_no, len(definition.steps()), step.title(locale), fields, locale)
+            return Form(iv.id, step_no, len(definition.steps()), step.title(locale), fields, locale, version_of(iv))
 
     def _field(self, run: TurnRun, f: Field, path: str, value, group: str | None) -> FormField:
         options = run.options_for(f)
@@ -132,10 +143,20 @@ class Forms:
             max_len=f.limit,
         )
 
-    def submit(self, person_id: int, intervention_id: int, step_no: int, values: dict) -> dict[str, str]:
-        """Validate and store a whole step. Returns {path: error text}; empty when stored."""
+    def stale_form(self, person_id: int, intervention_id: int, step_no: int) -> Form:
+        form = self.form(person_id, intervention_id, step_no)
+        form.notice = t(form.locale, "form.stale")
+        return form
+
+    def submit(
+        self, person_id: int, intervention_id: int, step_no: int, values: dict, version: str | None
+    ) -> dict[str, str]:
+        """Validate and store a whole step. Returns {path: error text}; empty when stored.
+        Raises StaleForm when the description changed since `version`."""
         with self.db.transaction() as session:
             run, iv = self._run(session, person_id, intervention_id, step_no)
+            if version != version_of(iv):
+                raise StaleForm(intervention_id)
             errors: dict[str, str] = {}
             scalar: dict[str, object] = {}
             lists: dict[str, dict[int, dict[str, object]]] = {}

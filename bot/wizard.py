@@ -470,9 +470,9 @@ class TurnRun:
                     title=title,
                     input="choice",
                     options=[
-                    Choice(self.t("button.yes"), self.bound("opt:yes", token), "primary"),
-                    Choice(self.t("button.no"), self.bound("opt:no", token)),
-                ],
+                        Choice(self.t("button.yes"), self.bound("opt:yes", token), "primary"),
+                        Choice(self.t("button.no"), self.bound("opt:no", token)),
+                    ],
                     actions=actions,
                     intervention_id=self.iv.id,
                 )

@@ -251,3 +251,37 @@ def test_secrets_never_reach_the_logs(slack, db, fake_slack, caplog):
     __import__("time").sleep(0.3)
     assert "chat.postMessage to DU1 failed" in caplog.text
     assert TOKEN not in caplog.text and SECRET not in caplog.text
+
+
+def test_a_modal_left_open_while_the_chat_changed_things_comes_back_fresh(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.command("formulier")
+    view = fake_slack.wait_for("views.open")[-1].args["view"]
+    anna.say("Titel uit de chat")  # the chat asks the title: answered there while the modal is open
+    answer = anna.submit(view, {"title": "Titel uit het formulier"}).json()
+    assert answer["response_action"] == "update"
+    assert "Terwijl dit formulier openstond" in json.dumps(answer["view"], ensure_ascii=False)
+    title = next(b for b in answer["view"]["blocks"] if b.get("block_id") == "title")
+    assert title["element"]["initial_value"] == "Titel uit de chat"
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title == "Titel uit de chat"
+    assert anna.submit(answer["view"], {"title": "Nu wel"}).json()["response_action"] == "update"
+
+
+def test_a_step_with_many_items_keeps_every_plain_field_in_the_modal(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        for n in range(12):
+            s.add(Indicator(intervention_id=iv.id, position=n, name=f"Indicator {n}", kind="output"))
+    anna.command("formulier 8")
+    view = fake_slack.wait_for("views.open")[-1].args["view"]
+    ids = [b.get("block_id") for b in view["blocks"]]
+    assert len(view["blocks"]) <= 100
+    assert {"results_lessons", "visibility", "reports.0.title"} <= set(ids)
+    assert "Niet alle onderdelen passen" in json.dumps(view, ensure_ascii=False)
+    assert anna.submit(view, {"visibility": "Openbaar"}).json() == {"response_action": "clear"}
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().visibility == "public"
+        assert len(s.exec(select(Indicator)).all()) == 12  # the ones not shown are untouched

@@ -1,5 +1,6 @@
 """The web chat walked in a real headless Chromium (Debian's, driven by Playwright)."""
 
+import re
 import shutil
 
 import httpx
@@ -60,8 +61,8 @@ def test_steps_one_and_two_in_a_browser(db, make_server, browser_page):
     assert "ligt voor 1-3-2027" in page.inner_text("#chat")
     answer("31-12-2028")
     page.click("button:has-text('Lopend')")
-    page.check("input[value='sociale-cohesie']")
-    page.check("input[value='veiligheid']")
+    page.check("input[value^='sociale-cohesie@']")
+    page.check("input[value^='veiligheid@']")
     page.click("button:has-text('OK')")
     assert "Stap 1 is bewaard" in page.inner_text("#chat")
     answer("Weinig contact tussen buren.\nVooral ouderen zijn eenzaam.")
@@ -180,6 +181,12 @@ def test_odd_form_posts_get_answers_not_errors(db, make_server):
         ]
         for step, data in zip([1, 4, 1], odd, strict=True):
             response = browser.post(f"/formulier/{iv_id}/{step}", data=data, follow_redirects=False)
+            assert response.status_code == 409, response.text  # no version: shown again, nothing stored
+            page = browser.get(f"/formulier/{iv_id}/{step}").text
+            version = re.search(r'name="__version" value="([^"]+)"', page)[1]
+            response = browser.post(
+                f"/formulier/{iv_id}/{step}", data={**data, "__version": version}, follow_redirects=False
+            )
             assert response.status_code in (303, 400), response.text
         assert browser.post(f"/formulier/{iv_id}/9", data={"title": "x"}).status_code == 404
         assert browser.post(f"/formulier/{iv_id + 1}/1", data={"title": "x"}).status_code == 404
@@ -187,3 +194,25 @@ def test_odd_form_posts_get_answers_not_errors(db, make_server):
         assert browser.post("/say", data={"action": "opt:" + "x" * 5000}, follow_redirects=False).status_code == 303
     with db.transaction() as s:
         assert s.exec(select(Intervention)).one().title == "Een, Twee"
+
+
+def test_a_form_left_open_while_the_chat_changed_things_is_shown_again(db, make_server, browser_page):
+    server = make_server(web_app(db))
+    page = browser_page
+    page.goto(server.url + "/")
+    page.fill("#name", "Sanne")
+    page.click("text=Begin")
+    page.fill("[aria-label='Je antwoord']", "formulier")
+    page.click("button:has-text('Stuur')")
+    page.click("text=Open formulier stap 1")
+    page.fill("[name='title']", "Titel uit het formulier")
+    chat = Chat(db, name="Sanne")  # the same person answers in the chat meanwhile (another tab)
+    with db.transaction() as s:
+        chat.person_id = s.exec(select(Intervention)).one().author_id
+    chat.say("verder")
+    chat.say("Titel uit de chat")
+    page.click("button:has-text('Bewaar en verder')")
+    assert "Terwijl dit formulier openstond" in page.inner_text("main")
+    assert page.input_value("[name='title']") == "Titel uit de chat"
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title == "Titel uit de chat"

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot import definition, store
-from bot.forms import FormError
+from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person, find_person
 from bot.replies import Reply, Turn
@@ -272,12 +272,14 @@ def build_bolt_app(core) -> App:
         user_id = body["user"]["id"]
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
-            iv_id, step = int(meta["iv"]), int(meta["step"])
+            iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
         except (ValueError, KeyError, TypeError):
             return ack()
         person_id = person_for(client, team_id, user_id)
         try:
-            errors = forms.submit(person_id, iv_id, step, blocks.submitted_values(view))
+            errors = forms.submit(person_id, iv_id, step, blocks.submitted_values(view), version)
+        except StaleForm:
+            return ack(response_action="update", view=blocks.modal(forms.stale_form(person_id, iv_id, step)))
         except FormError:
             return ack()
         if errors:

@@ -177,27 +177,45 @@ def chosen_blocks(original: list[dict], label: str, locale: str) -> list[dict]:
 
 def modal(form: Form) -> dict:
     locale = form.locale
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(form.title)}*"}}]
-    group = None
+    head = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(form.title)}*"}}]
+    if form.notice:
+        head.append(context(form.notice))
+    # A plain field is one group; the fields of one list item (an effect, an indicator) are another.
+    groups: list[tuple[str | None, list[dict]]] = []
     for f in form.fields:
-        these = []
-        if f.group and f.group != group:
-            these.append({"type": "header", "text": plain(f.group, 150)})
-        these += field_blocks(f, locale)
-        if len(blocks) + len(these) > MODAL_BLOCKS:
-            break  # what does not fit stays as it is: absent fields are left unchanged
-        group = f.group or group
+        if f.group and groups and groups[-1][0] == f.group:
+            groups[-1][1].extend(field_blocks(f, locale))
+        elif f.group:
+            groups.append((f.group, [{"type": "header", "text": plain(f.group, 150)}, *field_blocks(f, locale)]))
+        else:
+            groups.append((None, field_blocks(f, locale)))
+    # Every plain field gets a place; list items fill the room that is left, in order. Items that do
+    # not fit are not in the modal, and fields absent from a submission stay as they are.
+    room = MODAL_BLOCKS - len(head) - 1 - sum(len(these) for group, these in groups if group is None)
+    blocks, left_out = list(head), False
+    for group, these in groups:
+        if group is not None:
+            if len(these) > room:
+                left_out = True
+                continue
+            room -= len(these)
         blocks += these
+    if left_out:
+        blocks.append(context(t(locale, "slack.form_items_left_out")))
     last = form.step == form.total
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
-        "private_metadata": json.dumps({"iv": form.intervention_id, "step": form.step}),
+        "private_metadata": json.dumps({"iv": form.intervention_id, "step": form.step, "v": form.version}),
         "title": plain(t(locale, "slack.form_title", no=form.step, total=form.total), 24),
         "submit": plain(t(locale, "button.save_done" if last else "button.save_next"), 24),
         "close": plain(t(locale, "button.cancel"), 24),
         "blocks": blocks,
     }
+
+
+def context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(escape(text), SECTION_TEXT)}]}
 
 
 def field_blocks(f: FormField, locale: str) -> list[dict]:

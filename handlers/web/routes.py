@@ -21,13 +21,14 @@ from starlette.routing import Route
 
 from bot import definition, store
 from bot.documents import as_dict, render_markdown
-from bot.forms import FormError
+from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person
 from bot.replies import Reply, Turn
 from models import ChatMessage, Identity, Intervention, Organisation, Person
 
 COOKIE = "wwidw_web"
+VERSION = "__version"  # the hidden form field that carries Form.version
 TRANSCRIPT = 80  # messages shown on the chat page
 
 pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
@@ -223,8 +224,12 @@ def web_routes(core) -> list[Route]:
         if request.method == "POST":
             form = await request.form()
             values = {key: (form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key)) for key in form.keys()}
+            version = values.pop(VERSION, None)
             try:
-                errors = await run_in_threadpool(forms.submit, person.id, iv_id, step, values)
+                errors = await run_in_threadpool(forms.submit, person.id, iv_id, step, values, version)
+            except StaleForm:
+                fresh = await run_in_threadpool(forms.stale_form, person.id, iv_id, step)
+                return render("form.html", locale_of(person), status=409, form=fresh, values={}, errors={})
             except FormError:
                 return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
             if not errors:

@@ -154,8 +154,12 @@ class FakeSlack:
                 if element.get("type") == "button" and len(element["text"]["text"]) > 75:
                     label = element["text"]["text"]
                     self.violations.append(f"{method}: button text of {len(label)} characters")
-        action_ids = [e["action_id"] for b in blocks for e in [*(b.get("elements") or []), b.get("accessory") or {}]
-                      if isinstance(e, dict) and "action_id" in e and b.get("type") != "input"]
+        action_ids = [
+            e["action_id"]
+            for b in blocks
+            for e in [*(b.get("elements") or []), b.get("accessory") or {}]
+            if isinstance(e, dict) and "action_id" in e and b.get("type") != "input"
+        ]
         if len(action_ids) != len(set(action_ids)):
             self.violations.append(f"{method}: repeated action_id in {sorted(action_ids)}")
         block_ids = [b["block_id"] for b in blocks if "block_id" in b]

@@ -13,7 +13,7 @@ from bot import definition, store
 from bot.definition import Field
 from bot.i18n import t
 from bot.replies import Choice
-from bot.values import Invalid, format_number, parse
+from bot.values import MAX_INTEGER, Invalid, format_number, is_number, parse
 from bot.wizard import TurnRun
 from models import Intervention
 from models.db import Database
@@ -69,7 +69,7 @@ def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
     if f.kind == "date":
         return f"{value.day}-{value.month}-{value.year}", []
     if f.kind == "number":
-        return format_number(float(value), locale), []
+        return format_number(float(value), locale, decimals=10), []
     if f.kind == "multichoice":
         keys = {o.key for o in f.options}
         chosen = [v for v in value if v in keys]
@@ -96,7 +96,7 @@ class Forms:
 
     def _run(self, session, person_id: int, intervention_id: int, step_no: int) -> tuple[TurnRun, Intervention]:
         run = TurnRun(session, person_id, self.default_locale)
-        iv = session.get(Intervention, intervention_id)
+        iv = session.get(Intervention, intervention_id) if 0 < intervention_id <= MAX_INTEGER else None
         if iv is None or iv.author_id != person_id or not 1 <= step_no <= len(definition.steps()):
             raise FormError(f"no form {intervention_id}/{step_no} for person {person_id}")
         run.set_intervention(iv)
@@ -201,7 +201,7 @@ class Forms:
 
     def _parse_items(self, run: TurnRun, f: Field, values: dict, errors: dict) -> dict[int, dict[str, object]]:
         indexes = sorted(
-            {int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and p.split(".")[1].isdigit()}
+            {int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and is_number(p.split(".")[1], 3)}
         )
         slots = {}
         for i in indexes[: f.max_items]:

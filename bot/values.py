@@ -6,6 +6,7 @@ message key from the catalogue, so the wizard can say what it expected.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from urllib.parse import urlsplit
@@ -66,6 +67,10 @@ MONTHS = {
 }
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_INTEGER = 2**31 - 1  # what an INTEGER column holds on every database we support
+
+
 class Invalid(ValueError):
     """An answer that does not fit its field; `key` names the catalogue text explaining why."""
 
@@ -75,11 +80,18 @@ class Invalid(ValueError):
         self.params = params
 
 
+def clean(text: str) -> str:
+    """Text as we store it: Unix line ends, no control characters (PostgreSQL refuses NUL)."""
+    return CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 def parse(field: Field, text: str, locale: str, options: tuple[Option, ...] | None = None):
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = clean(text)
     if not text:
         raise Invalid("invalid.empty")
-    if field.limit and len(text) > field.limit:
+    # A multiple choice is measured as stored ("a, b, c"), so typing "a,b,c" and editing it later agree.
+    limit = field.limit * 4 if field.kind == "multichoice" and field.limit else field.limit
+    if limit and len(text) > limit:
         raise Invalid("invalid.too_long", limit=field.limit, length=len(text))
     parser = PARSERS[field.kind]
     return parser(field, text, locale, options if options is not None else field.options)
@@ -118,6 +130,10 @@ def parse_number(text: str, locale: str = "nl") -> float:
 
 def _number(field, text, locale, options):
     value = parse_number(text, locale)
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        raise Invalid("invalid.number")
+    if field.integer and abs(value) > MAX_INTEGER:
+        raise Invalid("invalid.max", max=format_number(MAX_INTEGER, locale))
     if field.integer:
         if value != int(value):
             raise Invalid("invalid.integer")
@@ -126,8 +142,6 @@ def _number(field, text, locale, options):
         raise Invalid("invalid.min", min=format_number(field.min, locale))
     if field.max is not None and value > field.max:
         raise Invalid("invalid.max", max=format_number(field.max, locale))
-    if abs(value) >= 1e15:
-        raise Invalid("invalid.number")
     return value
 
 
@@ -158,10 +172,15 @@ def _date(field, text, locale, options):
     return value
 
 
+def is_number(text: str | None, digits: int = 9) -> bool:
+    """A whole number written in ASCII digits, short enough for an id or a step ("²" is not one)."""
+    return bool(text) and len(text) <= digits and text.isascii() and text.isdigit()
+
+
 def match_option(text: str, options: tuple[Option, ...], locale: str) -> Option | None:
     """An option by its number in the list, its key or its label in either language."""
     t = text.strip().casefold()
-    if t.isdigit() and 1 <= int(t) <= len(options):
+    if is_number(t) and 1 <= int(t) <= len(options):
         return options[int(t) - 1]
     for o in options:
         if t in (o.key.casefold(), o.nl.casefold(), o.en.casefold()):
@@ -174,7 +193,7 @@ def _choice(field, text, locale, options):
     option = match_option(text, options, locale)
     if option is not None:
         return option.label(locale) if field.options_from else option.key
-    if field.allow_other and not text.isdigit():
+    if field.allow_other and not is_number(text):
         return text
     raise Invalid("invalid.choice")
 
@@ -187,7 +206,7 @@ def _multichoice(field, text, locale, options):
         option = match_option(part, options, locale)
         if option is not None:
             value = option.key
-        elif field.allow_other and not part.isdigit():
+        elif field.allow_other and not is_number(part):
             value = part
         else:
             raise Invalid("invalid.multichoice", part=part)
@@ -195,6 +214,9 @@ def _multichoice(field, text, locale, options):
             values.append(value)
     if not values:
         raise Invalid("invalid.empty")
+    stored = ", ".join(values)
+    if field.limit and len(stored) > field.limit:
+        raise Invalid("invalid.too_long", limit=field.limit, length=len(stored))
     return values
 
 
@@ -207,6 +229,8 @@ def _link(field, text, locale, options):
         raise Invalid("invalid.link")
     if re.search(r"\s", url):
         raise Invalid("invalid.link")
+    if field.limit and len(url) > field.limit:
+        raise Invalid("invalid.too_long", limit=field.limit, length=len(url))
     return url
 
 
@@ -219,12 +243,14 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
-def format_number(value: float, locale: str) -> str:
-    """Numbers as the reader writes them: 12.500,5 in Dutch, 12,500.5 in English."""
-    if value == int(value):
-        s = f"{int(value):,}"
-    else:
-        s = f"{value:,.2f}".rstrip("0")
+def format_number(value: float, locale: str, decimals: int = 2) -> str:
+    """Numbers as the reader writes them: 12.500,5 in Dutch, 12,500.5 in English. Shown with two
+    decimals at most; forms pass more, so that saving an unchanged form changes nothing."""
+    s = f"{value:,.{decimals}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    if s in ("-0", ""):
+        s = "0"
     return s.translate(str.maketrans(",.", ".,")) if locale != "en" else s
 
 

@@ -19,7 +19,7 @@ from bot.definition import Field, Option
 from bot.documents import render_markdown
 from bot.i18n import t
 from bot.replies import Choice, Reply, Turn
-from bot.values import Invalid, match_option, parse, parse_yes_no
+from bot.values import Invalid, is_number, match_option, parse, parse_yes_no
 from models import Conversation, Intervention, Person, ProcessedEvent
 from models.db import Database
 from models.tables import utcnow
@@ -238,7 +238,7 @@ class TurnRun:
             return True
         if token.startswith("q."):
             return self.conv.phase == "asking" and token == self.question_token()
-        if token.startswith("d.") and token[2:].isdecimal() and len(token) < 14:
+        if token.startswith("d.") and is_number(token[2:]):
             if self.iv is not None and self.iv.id == int(token[2:]):
                 return True
             other = self.s.get(Intervention, int(token[2:]))
@@ -655,7 +655,7 @@ class TurnRun:
         )
 
     def open(self, arg: str | None) -> None:
-        iv = self.s.get(Intervention, int(arg)) if arg and arg.isdigit() else None
+        iv = self.s.get(Intervention, int(arg)) if is_number(arg) else None
         if iv is None or iv.author_id != self.person.id:
             self.say("not_found", kind="error", id=arg or "?")
             return self.mine()
@@ -679,7 +679,7 @@ class TurnRun:
         if self.needs_description():
             return
         total = len(definition.steps())
-        if not (arg and arg.isdigit() and 1 <= int(arg) <= total):
+        if not (is_number(arg) and 1 <= int(arg) <= total):
             self.say("edit.bad_step", kind="error", total=total)
             return self.ask() if self.conv.phase == "asking" else self.review()
         no = int(arg)
@@ -736,7 +736,7 @@ class TurnRun:
             self.move_fresh(self.first_of(1))
             self.replies.clear()
         total = len(definition.steps())
-        no = int(arg) if arg and arg.isdigit() and 1 <= int(arg) <= total else (self.conv.step or 1)
+        no = int(arg) if is_number(arg) and 1 <= int(arg) <= total else (self.conv.step or 1)
         self.replies.append(
             Reply(
                 text=self.t("form.text", no=no),

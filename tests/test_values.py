@@ -109,3 +109,29 @@ def test_the_definition_has_eight_steps_and_a_catalogue_of_effects():
     for s in definition.steps():
         for f in s.fields:
             assert f.nl and f.en and f.help_nl and f.help_en, f.key
+
+
+def test_odd_characters_and_sizes_get_reasons_not_crashes():
+    _, size = definition.find_field("target_group_size")
+    for text in ["9" * 400, "99999999999", "1e400"]:
+        with pytest.raises(Invalid):
+            parse(size, text, "nl")
+    _, status = definition.find_field("project_status")
+    with pytest.raises(Invalid):
+        parse(status, "²", "nl")
+    _, title = definition.find_field("title")
+    assert parse(title, "Buurt\x00tuin\x07", "nl") == "Buurttuin"
+    url = definition.step(8).field("reports").item("url")
+    with pytest.raises(Invalid) as long:
+        parse(url, "example.nl/" + "a" * 1985, "nl")
+    assert long.value.key == "invalid.too_long"
+    _, themes = definition.find_field("themes")
+    typed = ",".join(f"t{n}" for n in range(160))  # 479 characters typed, 638 as stored
+    with pytest.raises(Invalid):
+        parse(themes, typed, "nl")
+
+
+def test_numbers_shown_and_edited():
+    assert format_number(0.004, "nl") == "0" and format_number(12.345, "nl") == "12,35"
+    assert format_number(0.004, "nl", decimals=10) == "0,004" and format_number(-0.001, "en") == "0"
+    assert parse_number(format_number(12.345, "nl", decimals=10), "nl") == 12.345

@@ -216,3 +216,19 @@ def test_a_form_left_open_while_the_chat_changed_things_is_shown_again(db, make_
     assert page.input_value("[name='title']") == "Titel uit de chat"
     with db.transaction() as s:
         assert s.exec(select(Intervention)).one().title == "Titel uit de chat"
+
+
+def test_odd_ids_and_characters_on_the_web(db, make_server):
+    server = make_server(web_app(db))
+    with httpx.Client(base_url=server.url) as browser:
+        assert browser.get("/beschrijvingen/%C2%B2").status_code == 404
+        assert browser.get("/beschrijvingen/" + "9" * 30).status_code == 404
+        browser.post("/start", data={"name": "Nul\x00teken"})
+        assert browser.get("/formulier/" + "9" * 30 + "/1").status_code == 404
+        assert browser.post("/say", data={"text": "kies " + "9" * 30}, follow_redirects=False).status_code == 303
+        assert browser.post("/say", data={"text": "nieuw"}, follow_redirects=False).status_code == 303
+        assert browser.post("/say", data={"text": "Titel\x00met nul"}, follow_redirects=False).status_code == 303
+        assert browser.post("/say", data={"action": "cmd:open:²"}, follow_redirects=False).status_code == 303
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().title == "Titelmet nul"
+        assert s.exec(select(Person)).one().display_name == "Nulteken"

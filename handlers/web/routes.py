@@ -25,6 +25,7 @@ from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person
 from bot.replies import Reply, Turn
+from bot.values import clean, is_number
 from models import ChatMessage, Identity, Intervention, Organisation, Person
 
 COOKIE = "wwidw_web"
@@ -104,7 +105,7 @@ def web_routes(core) -> list[Route]:
 
     async def start(request: Request):
         form = await request.form()
-        name = str(form.get("name") or "").strip()[:120]
+        name = clean(str(form.get("name") or ""))[:120]
         if not name:
             return render(
                 "start.html", settings.wwidw_locale, status=400, error=t(settings.wwidw_locale, "web.name_missing")
@@ -129,7 +130,7 @@ def web_routes(core) -> list[Route]:
             return RedirectResponse("/", status_code=303)
         form = await request.form()
         picked = [str(v) for v in form.getlist("opt")]
-        text, action = str(form.get("text") or ""), str(form.get("action") or "")
+        text, action = clean(str(form.get("text") or "")), clean(str(form.get("action") or ""))
         if form.get("multi"):
             if not picked:
                 return RedirectResponse("/#latest", status_code=303)
@@ -197,7 +198,7 @@ def web_routes(core) -> list[Route]:
         person, _ = await run_in_threadpool(reader, request)
         raw = request.path_params["ref"]
         number, _, fmt = raw.partition(".")
-        if not number.isdigit() or fmt not in ("", "md", "json"):
+        if not is_number(number) or fmt not in ("", "md", "json"):
             return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
         found = await run_in_threadpool(visible, person, int(number))
         if found is None:

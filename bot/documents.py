@@ -64,7 +64,9 @@ def as_dict(session: Session, iv: Intervention) -> dict:
         for f in s.fields:
             if f.kind == "list":
                 values[f.key] = [
-                    {sub.key: plain(getattr(row, sub.key)) for sub in f.items} for row in store.items(session, iv, f)
+                    {sub.key: plain(getattr(row, sub.key)) for sub in f.items}
+                    for row in store.items(session, iv, f)
+                    if not store.item_is_empty(f, row)
                 ]
             else:
                 values[f.key] = plain(store.get(iv, f))

@@ -101,7 +101,8 @@ def describe(session: Session, iv: Intervention, locale: str, include_empty: boo
         section = Section(no=s.no, title=s.title(locale))
         for f in s.fields:
             if f.kind == "list":
-                for n, row in enumerate(items(session, iv, f), start=1):
+                filled = [row for row in items(session, iv, f) if not item_is_empty(f, row)]
+                for n, row in enumerate(filled, start=1):
                     parts = [display(sub, getattr(row, sub.key), locale) for sub in f.items]
                     head, rest = parts[0] or "…", [p for p in parts[1:] if p]
                     section.lines.append(Line(f"{f.item_label(locale)} {n}", " · ".join([head, *rest])))

@@ -130,6 +130,8 @@ class TurnRun:
         return self._iv
 
     def set_intervention(self, iv: Intervention | None) -> None:
+        if self.iv is not None and self.cursor is not None and iv is not self.iv:
+            self.prune_empty_items(self.cursor, keep=None)  # an item added and left empty
         self._iv = iv
         self._rows.clear()
         self.conv.intervention_id = iv.id if iv else None
@@ -412,8 +414,6 @@ class TurnRun:
         old = self.cursor
         if old is not None and target is not None and self.conv.back_to_review and target.step != old.step:
             target = None  # editing one step: that step is done
-        if old is not None:
-            self.prune_empty_items(old, keep=target)
         self.conv.failures = 0
         self.conv.updated_at = utcnow()
         if target is None:
@@ -430,6 +430,9 @@ class TurnRun:
         self.ask()
 
     def place(self, c: Cursor | None) -> None:
+        """Put the wizard at question `c` (None: no question, e.g. at the review)."""
+        if self.cursor is not None and self.iv is not None:
+            self.prune_empty_items(self.cursor, keep=c)
         self.conv.step = c.step if c else 0
         self.conv.field = c.field if c else None
         self.conv.item = c.item if c else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -13,6 +13,16 @@ def utcnow() -> datetime:
 
 
 class Organisation(SQLModel, table=True):
+    # One organisation per name outside Slack, so two first web users cannot each create "Lokaal".
+    __table_args__ = (
+        Index(
+            "uq_organisation_local_name",
+            "name",
+            unique=True,
+            sqlite_where=text("slack_team_id IS NULL"),
+            postgresql_where=text("slack_team_id IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     # Member of the Wat Werkt in de Wijk partner network: sees descriptions shared with "partners".

@@ -136,3 +136,32 @@ def test_replicas_starting_together_upgrade_a_fresh_postgresql_once(pg_database)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_first_web_users_arriving_together_share_one_organisation(db):
+    import threading
+
+    from sqlmodel import select
+
+    from bot.people import ensure_person
+    from models import Organisation, Person
+
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def arrive(n):
+        barrier.wait()
+        try:
+            ensure_person(db, "web", "", f"hash{n}", f"Persoon {n}", "Lokaal")
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=arrive, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with db.transaction() as s:
+        assert len(s.exec(select(Organisation)).all()) == 1
+        assert len({p.organisation_id for p in s.exec(select(Person))}) == 1

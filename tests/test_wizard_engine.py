@@ -198,3 +198,18 @@ def test_review_buttons_act_on_their_own_description(db):
     chat.say("Eerste, verbeterd")
     with db.transaction() as s:
         assert sorted(iv.title for iv in s.exec(select(Intervention))) == ["Eerste, verbeterd", "Tweede"]
+
+
+def test_an_item_added_and_left_empty_disappears(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("bewerk stap 4")
+    chat.say("Sociale cohesie")
+    chat.say("Cijfer omhoog")
+    chat.say("ja")  # effect 2 is added, then nothing is typed for it
+    chat.say("overzicht")
+    review = chat.last[-1]
+    assert [line.label for line in review.sections[3].lines] == ["Effect 1"]
+    chat.say("nieuw")  # leaving the draft for another one
+    with db.transaction() as s:
+        assert [e.name for e in s.exec(select(Effect))] == ["Sociale cohesie"]

@@ -147,6 +147,11 @@ def find_field(key: str) -> tuple[Step, Field]:
     raise KeyError(key)
 
 
+def fields_after(key: str) -> list[tuple[Step, Field]]:
+    """The fields that must not come before field `key` (their `after` names it)."""
+    return [(s, f) for s in steps() for f in s.fields if f.after == key]
+
+
 @cache
 def effects() -> tuple[Effect, ...]:
     data = tomllib.loads((DATA / "effects.toml").read_text("utf-8"))

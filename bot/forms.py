@@ -89,6 +89,15 @@ def as_text(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def survives(f: Field, row, parsed: dict) -> bool:
+    """Whether a list item still holds anything once a form's values for it are stored."""
+    if any(value is not None for value in parsed.values()):
+        return True
+    return row is not None and any(
+        getattr(row, sub.key) not in (None, "", []) for sub in f.items if sub.key not in parsed
+    )
+
+
 class Forms:
     def __init__(self, db: Database, default_locale: str = "nl"):
         self.db = db
@@ -165,12 +174,16 @@ class Forms:
                     lists[f.key] = self._parse_items(run, f, values, errors)
                 elif f.key in values or f.key + OTHER in values:  # absent fields stay as they are
                     scalar[f.key] = self._parse(run, f, f.key, values, errors)
-            for f in definition.step(step_no).fields:
-                if f.after and scalar.get(f.key) is not None:
-                    other = scalar.get(f.after, store.get(iv, definition.find_field(f.after)[1]))
-                    if other is not None and scalar[f.key] < other:
-                        shown = store.display(definition.find_field(f.after)[1], other, run.locale)
-                        errors[f.key] = t(run.locale, "invalid.date_before", other=shown)
+
+            def value_of(key: str):
+                return scalar[key] if key in scalar else store.get(iv, definition.find_field(key)[1])
+
+            for key, value in scalar.items():
+                problem = store.order_problem(definition.find_field(key)[1], value, value_of, run.locale)
+                if problem and key not in errors:
+                    errors[key] = t(run.locale, problem.key, **problem.params)
+            if iv.status == "published":
+                self._keep_required(run, iv, step_no, scalar, lists, errors)
             if errors:
                 return errors
             for key, value in scalar.items():
@@ -184,6 +197,22 @@ class Forms:
             run.conv.back_to_review = False
             run.place(following)
             return {}
+
+    def _keep_required(self, run: TurnRun, iv: Intervention, step_no: int, scalar, lists, errors) -> None:
+        """A published description keeps what publishing needs: required answers cannot be cleared."""
+        message = t(run.locale, "invalid.required_published")
+        for f in definition.step(step_no).fields:
+            if not f.required:
+                continue
+            if f.kind != "list":
+                if f.key in scalar and scalar[f.key] is None and f.key not in errors:
+                    errors[f.key] = message
+                continue
+            rows, slots = run.rows(f), lists.get(f.key, {})
+            survivors = [i for i, row in enumerate(rows) if i not in slots and not store.item_is_empty(f, row)]
+            survivors += [i for i, parsed in slots.items() if survives(f, rows[i] if i < len(rows) else None, parsed)]
+            if slots and not survivors:
+                errors.setdefault(f"{f.key}.{min(slots)}.{f.items[0].key}", message)
 
     def _parse(self, run: TurnRun, f: Field, path: str, values: dict, errors: dict):
         raw, other = values.get(path), as_text(values.get(path + OTHER))
@@ -216,9 +245,7 @@ class Forms:
         rows = list(run.rows(f))
         for i, parsed in sorted(slots.items()):
             row = rows[i] if i < len(rows) else None
-            if all(v is None for v in parsed.values()) and (
-                row is None or all(getattr(row, sub.key) in (None, "", []) for sub in f.items if sub.key not in parsed)
-            ):
+            if not survives(f, row, parsed):
                 if row is not None:
                     run.remove_item(f, row)
                 continue

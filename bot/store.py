@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot import definition
 from bot.definition import Field, Option
-from bot.values import format_number
+from bot.values import Invalid, format_number
 from models import LIST_TABLES, Intervention, Organisation, Person
 from models.tables import utcnow
 
@@ -68,6 +68,23 @@ def display(f: Field, value, locale: str) -> str:
     if f.kind == "multichoice":
         return ", ".join(option_label(f.options, v, locale) for v in value)
     return str(value)
+
+
+def order_problem(f: Field, value, value_of, locale: str) -> Invalid | None:
+    """A date that would come before the date it must follow (or after one that must follow it).
+    `value_of(key)` gives the other field's value as it will be stored."""
+    if value is None:
+        return None
+    if f.after:
+        other_field = definition.find_field(f.after)[1]
+        other = value_of(f.after)
+        if other is not None and value < other:
+            return Invalid("invalid.date_before", other=display(other_field, other, locale))
+    for _, later in definition.fields_after(f.key):
+        other = value_of(later.key)
+        if other is not None and value > other:
+            return Invalid("invalid.date_after", other=display(later, other, locale))
+    return None
 
 
 def is_filled(session: Session, iv: Intervention, f: Field) -> bool:

@@ -362,11 +362,11 @@ class TurnRun:
         self.move(self.following(c))
 
     def check_order(self, f: Field, value) -> None:
-        if f.after and value is not None:
-            other_field = definition.find_field(f.after)[1]
-            other = store.get(self.iv, other_field)
-            if other is not None and value < other:
-                raise Invalid("invalid.date_before", other=store.display(other_field, other, self.locale))
+        problem = store.order_problem(
+            f, value, lambda key: store.get(self.iv, definition.find_field(key)[1]), self.locale
+        )
+        if problem:
+            raise problem
 
     def prefill_indicator(self, row, text: str, options) -> None:
         option = match_option(text, options, self.locale)
@@ -551,6 +551,10 @@ class TurnRun:
             self.say("remove.nothing", kind="error")
             return self.ask() if self.conv.phase == "asking" else self.menu(first=False)
         label = f"{list_field.item_label(self.locale)} {c.item + 1}"
+        others = [r for r in self.rows(list_field) if r is not row and not store.item_is_empty(list_field, r)]
+        if self.iv.status == "published" and list_field.required and not others:
+            self.say("remove.last_required", kind="error", item=list_field.item_label(self.locale).lower())
+            return self.ask()
         self.remove_item(list_field, row)
         self.say("remove.done", item=label)
         rest = self.rows(list_field)

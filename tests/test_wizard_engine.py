@@ -213,3 +213,47 @@ def test_an_item_added_and_left_empty_disappears(db):
     chat.say("nieuw")  # leaving the draft for another one
     with db.transaction() as s:
         assert [e.name for e in s.exec(select(Effect))] == ["Sociale cohesie"]
+
+
+def test_dates_keep_their_order_from_both_sides(db):
+    chat = Chat(db)
+    chat.say("nieuw")
+    for answer in ["T", "W", "G", "overslaan", "1-3-2027", "31-12-2027"]:
+        chat.say(answer)
+    chat.say("bewerk stap 1")
+    for _ in range(4):
+        chat.say("overslaan")
+    chat.say("1-1-2028")  # a start after the end
+    assert "ligt na 31-12-2027" in chat.texts()
+    chat.say("1-6-2027")
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert (str(iv.start_date), str(iv.end_date)) == ("2027-06-01", "2027-12-31")
+
+
+def test_a_published_description_keeps_what_publishing_needs(db):
+    from bot.forms import Forms, version_of
+
+    chat = Chat(db)
+    chat.say("nieuw")
+    for answer in FULL_WALK:
+        chat.say(answer)
+    chat.say("publiceer")
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+    forms = Forms(db)
+    errors = forms.submit(chat.person_id, iv.id, 1, {"title": "", "municipality": "Utrecht"}, version_of(iv))
+    assert "gepubliceerd" in errors["title"]
+    errors = forms.submit(
+        chat.person_id, iv.id, 4, {f"effects.{i}.{k}": "" for i in (0, 1) for k in ("name", "success_criterion")},
+        version_of(iv),
+    )
+    assert "effects.0.name" in errors
+    chat.say("bewerk stap 4")
+    chat.say("verwijder")
+    chat.say("verwijder")
+    assert "houdt minstens één effect" in chat.texts()
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        assert iv.title == "Buurtmoestuin Kruiskamp" and iv.municipality == "Amersfoort"
+        assert [e.name for e in s.exec(select(Effect))] == ["Ontmoeting / sociale contacten"]

@@ -108,7 +108,7 @@ class Forms:
         iv = session.get(Intervention, intervention_id) if 0 < intervention_id <= MAX_INTEGER else None
         if iv is None or iv.author_id != person_id or not 1 <= step_no <= len(definition.steps()):
             raise FormError(f"no form {intervention_id}/{step_no} for person {person_id}")
-        run.set_intervention(iv)
+        run.look_at(iv)  # showing a form does not change what the chat is about; storing one does
         return run, iv
 
     def form(self, person_id: int, intervention_id: int, step_no: int) -> Form:
@@ -191,7 +191,8 @@ class Forms:
             for key, slots in lists.items():
                 self._store_items(run, iv, definition.step(step_no).field(key), slots)
             iv.updated_at = utcnow()
-            # The chat continues after this step (or at the review after the last one).
+            # The chat continues with this description after this step (or at its review).
+            run.set_intervention(iv)
             following = run.first_of(step_no + 1)
             run.conv.phase = "asking" if following else "review"
             run.conv.back_to_review = False

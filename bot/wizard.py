@@ -80,14 +80,18 @@ class Wizard:
 
 
 def load_turn(session: Session, person_id: int):
-    """The person, their conversation (locked for this turn) and its description, in one query;
-    a first contact creates the conversation. Returns (person, conversation, description, new)."""
+    """The person, their conversation (locked for this turn) and its description; a first contact
+    creates the conversation. Returns (person, conversation, description, new)."""
+    if session.get_bind().dialect.name != "sqlite":
+        # A PostgreSQL statement reads what was committed when it began: take the lock first, so
+        # the query below sees everything the turn we waited for wrote. (SQLite transactions start
+        # with the write lock already held.)
+        session.exec(select(Conversation.id).where(Conversation.person_id == person_id).with_for_update())
     row = session.exec(
         select(Conversation, Person, Intervention)
         .join(Person, Person.id == Conversation.person_id)
         .outerjoin(Intervention, Intervention.id == Conversation.intervention_id)
         .where(Conversation.person_id == person_id)
-        .with_for_update(of=Conversation)
     ).first()
     if row is not None:
         conv, person, iv = row
@@ -129,12 +133,21 @@ class TurnRun:
             self._iv = iv if iv and iv.author_id == self.person.id else None
         return self._iv
 
-    def set_intervention(self, iv: Intervention | None) -> None:
-        if self.iv is not None and self.cursor is not None and iv is not self.iv:
-            self.prune_empty_items(self.cursor, keep=None)  # an item added and left empty
+    def look_at(self, iv: Intervention) -> None:
+        """Work with `iv` in this turn without making it the conversation's description."""
         self._iv = iv
         self._rows.clear()
-        self.conv.intervention_id = iv.id if iv else None
+
+    def set_intervention(self, iv: Intervention | None) -> None:
+        """Make `iv` the description the conversation is about; the caller places the cursor."""
+        if self.conv.intervention_id != (iv.id if iv else None):
+            current = self.s.get(Intervention, self.conv.intervention_id) if self.conv.intervention_id else None
+            if current is not None and current.author_id == self.person.id and self.cursor is not None:
+                self.look_at(current)
+                self.prune_empty_items(self.cursor, keep=None)  # an item added there and left empty
+            self.conv.field = None  # the old cursor belongs to the old description
+            self.conv.intervention_id = iv.id if iv else None
+        self.look_at(iv)
 
     @property
     def cursor(self) -> Cursor | None:

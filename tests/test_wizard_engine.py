@@ -257,3 +257,57 @@ def test_a_published_description_keeps_what_publishing_needs(db):
         iv = s.exec(select(Intervention)).one()
         assert iv.title == "Buurtmoestuin Kruiskamp" and iv.municipality == "Amersfoort"
         assert [e.name for e in s.exec(select(Effect))] == ["Ontmoeting / sociale contacten"]
+
+
+def test_a_form_waiting_for_a_chat_turn_sees_what_that_turn_wrote(db):
+    """The chat turn holds the conversation while the form is submitted: the form must notice."""
+    import threading
+    import time
+
+    import pytest
+
+    from bot.forms import Forms, StaleForm, version_of
+    from models.tables import utcnow
+
+    chat = Chat(db)
+    chat.say("nieuw")
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+    version = version_of(iv)
+    started = threading.Event()
+
+    def slow_chat_turn():
+        with db.transaction() as s:
+            conv = s.exec(select(Conversation).with_for_update()).one()
+            changed = s.get(Intervention, iv.id)
+            changed.title, changed.updated_at = "Uit de chat", utcnow()
+            conv.failures = 0
+            s.flush()
+            started.set()
+            time.sleep(0.5)
+
+    turn = threading.Thread(target=slow_chat_turn)
+    turn.start()
+    started.wait()
+    with pytest.raises(StaleForm):
+        Forms(db).submit(chat.person_id, iv.id, 1, {"title": "Uit het formulier"}, version)
+    turn.join()
+    with db.transaction() as s:
+        assert s.get(Intervention, iv.id).title == "Uit de chat"
+
+
+def test_showing_a_form_of_another_draft_does_not_move_the_chat(db):
+    from bot.forms import Forms
+
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say("Eerste")
+    chat.say("nieuw")
+    chat.say("Tweede")  # the chat now asks draft 2's neighbourhood
+    with db.transaction() as s:
+        first = s.exec(select(Intervention).where(Intervention.title == "Eerste")).one()
+    Forms(db).form(chat.person_id, first.id, 1)
+    chat.say("Wijk van de tweede")
+    with db.transaction() as s:
+        rows = {iv.title: iv.neighbourhood for iv in s.exec(select(Intervention))}
+    assert rows == {"Eerste": None, "Tweede": "Wijk van de tweede"}

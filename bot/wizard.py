@@ -42,6 +42,7 @@ class Outcome:
 
     replies: list[Reply]
     locale: str
+    refused: bool = False  # a button that no longer applied: nothing was changed
 
 
 class Wizard:
@@ -60,7 +61,7 @@ class Wizard:
                         session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
                     run = TurnRun(session, person_id, self.default_locale)
                     run.dispatch(turn)
-                    return Outcome(run.replies, run.locale)
+                    return Outcome(run.replies, run.locale, run.refused)
             except IntegrityError:
                 if event_id and self.seen(event_id):
                     return None
@@ -115,6 +116,7 @@ class TurnRun:
         self.replies: list[Reply] = []
         self._iv: Intervention | None = iv if iv is not None and iv.author_id == person_id else None
         self._rows: dict[str, list] = {}
+        self.refused = False
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -241,6 +243,11 @@ class TurnRun:
         c = self.cursor
         return f"q.{self.iv.id}.{c.step}.{c.field}.{c.item}.{c.sub or ''}" if c and self.iv else "q.none"
 
+    def state_token(self) -> str:
+        """Where the conversation is now; a "new description" button counts once from here."""
+        c = self.conv
+        return f"s.{c.intervention_id or 0}.{c.phase}.{c.step}.{c.field or ''}.{c.item}.{c.sub or ''}"
+
     def bound(self, value: str, token: str) -> str:
         """A button value that only counts while `token` still holds (see `accept`)."""
         return f"{value}@{token}"
@@ -253,6 +260,8 @@ class TurnRun:
             return True
         if token.startswith("q."):
             return self.conv.phase == "asking" and token == self.question_token()
+        if token.startswith("s."):
+            return token == self.state_token()
         if token.startswith("d.") and is_number(token[2:]):
             if self.iv is not None and self.iv.id == int(token[2:]):
                 return True
@@ -266,6 +275,7 @@ class TurnRun:
         return False
 
     def stale(self) -> None:
+        self.refused = True
         self.say("stale")
         if self.conv.phase == "asking" and self.cursor is not None and self.iv is not None:
             return self.ask(repeat=True)
@@ -670,7 +680,7 @@ class TurnRun:
                 kind="list",
                 title=self.t("mine.title"),
                 options=lines,
-                actions=[Choice(self.t("button.new"), "cmd:new")],
+                actions=[Choice(self.t("button.new"), self.bound("cmd:new", self.state_token()))],
             )
         )
 
@@ -723,7 +733,7 @@ class TurnRun:
         self.conv.phase = "review"
         visibility = store.display(definition.find_field("visibility")[1], iv.visibility, self.locale)
         self.say("publish.done" if first_time else "publish.updated", id=iv.id, visibility=visibility).actions = [
-            Choice(self.t("button.new"), "cmd:new"),
+            Choice(self.t("button.new"), self.bound("cmd:new", self.state_token())),
             Choice(self.t("button.mine"), "cmd:mine"),
         ]
 
@@ -770,7 +780,7 @@ class TurnRun:
 
     def menu_actions(self) -> list[Choice]:
         return [
-            Choice(self.t("button.new"), "cmd:new", "primary"),
+            Choice(self.t("button.new"), self.bound("cmd:new", self.state_token()), "primary"),
             Choice(self.t("button.resume"), "cmd:resume"),
             Choice(self.t("button.mine"), "cmd:mine"),
             Choice(self.t("button.help"), "cmd:help"),

@@ -1,5 +1,7 @@
 """The wizard in Slack: signed events and clicks through the real slack-bolt request path."""
 
+import time
+
 from sqlmodel import select
 
 from models import Intervention, Person
@@ -25,7 +27,7 @@ def test_full_walk_by_dm_then_publish(slack, db, fake_slack):
         person = s.get(Person, iv.author_id)
         assert person.display_name == "Anna Jansen" and person.timezone == "Europe/Amsterdam"
     # The clicked message lost its buttons and says what was chosen.
-    update = fake_slack.of("chat.update")[-1].args
+    update = fake_slack.wait_for("chat.update")[-1].args
     assert "Gekozen: Publiceren" in texts(update)
     assert not any(b["type"] == "actions" for b in update["blocks"])
 
@@ -394,3 +396,25 @@ def test_a_killed_process_loses_nothing(db, fake_slack):
         second.wait()
     iv = current(db)
     assert (iv.title, iv.neighbourhood, iv.municipality) == ("Buurtbemiddeling", "Hoograven", "Utrecht")
+
+
+def test_a_refused_old_button_leaves_its_message_as_it_was(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    for answer in ["T", "W", "G", "overslaan", "overslaan", "overslaan", "lopend", "1"]:
+        anna.say(answer)
+    message = anna.click("Afgerond")  # still on the old status question's message
+    assert "hoort bij een eerdere vraag" in texts(message)
+    time.sleep(0.3)
+    assert not any("Gekozen: Afgerond" in texts(c.args) for c in fake_slack.of("chat.update"))
+    assert current(db).project_status == "lopend"
+
+
+def test_a_double_clicked_new_description_button_makes_one_draft(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("hallo")
+    anna.click("Nieuwe beschrijving")
+    message = anna.click("Nieuwe beschrijving")
+    assert "hoort bij een eerdere vraag" in texts(message)
+    with db.transaction() as s:
+        assert len(s.exec(select(Intervention)).all()) == 1

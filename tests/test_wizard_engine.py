@@ -245,7 +245,10 @@ def test_a_published_description_keeps_what_publishing_needs(db):
     errors = forms.submit(chat.person_id, iv.id, 1, {"title": "", "municipality": "Utrecht"}, version_of(iv))
     assert "gepubliceerd" in errors["title"]
     errors = forms.submit(
-        chat.person_id, iv.id, 4, {f"effects.{i}.{k}": "" for i in (0, 1) for k in ("name", "success_criterion")},
+        chat.person_id,
+        iv.id,
+        4,
+        {f"effects.{i}.{k}": "" for i in (0, 1) for k in ("name", "success_criterion")},
         version_of(iv),
     )
     assert "effects.0.name" in errors

@@ -21,6 +21,7 @@ from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person, find_person
 from bot.replies import Reply, Turn
+from bot.wizard import Outcome
 from handlers.slack import blocks
 from models import Person
 
@@ -137,7 +138,7 @@ def build_bolt_app(core) -> App:
         what: Turn,
         event_id: str | None = None,
         trigger_id: str | None = None,
-    ) -> None:
+    ) -> Outcome | None:
         person_id = person_for(client, team_id, user_id)
         try:
             outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
@@ -146,16 +147,17 @@ def build_bolt_app(core) -> App:
             log.exception("turn failed")
             locale = settings.wwidw_locale
             post(client, channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
-            return
+            return None
         if outcome is None:
             log.info("event %s was handled before; skipped", event_id)
-            return
+            return None
         replies = outcome.replies
         form = next((r for r in replies if r.kind == "form"), None)
         if form is not None and trigger_id:
             open_form(client, trigger_id, person_id, form.intervention_id, form.step)
             replies = [r for r in replies if r.kind != "form"]
         post(client, channel, replies, outcome.locale)
+        return outcome
 
     # --- listeners ---------------------------------------------------------------------
 
@@ -209,19 +211,19 @@ def build_bolt_app(core) -> App:
             open_form(client, body["trigger_id"], person_id, int(iv_id), int(step))
             return
         channel = (body.get("channel") or {}).get("id") or user_id
+        outcome = turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
         message = body.get("message")
-        if message and body.get("container", {}).get("type") == "message":
-            person_id = person_for(client, team_id, user_id)
+        if outcome and not outcome.refused and message and body.get("container", {}).get("type") == "message":
+            # The clicked message loses its buttons and says what was chosen.
             try:
                 client.chat_update(
                     channel=channel,
                     ts=message["ts"],
                     text=message.get("text") or label,
-                    blocks=blocks.chosen_blocks(message.get("blocks") or [], label, wizard.locale_of(person_id)),
+                    blocks=blocks.chosen_blocks(message.get("blocks") or [], label, outcome.locale),
                 )
             except Exception as e:
                 log.info("could not update the clicked message: %s", describe(e))
-        turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
         if body.get("view", {}).get("type") == "home":
             publish_home(client, team_id, user_id)
 

@@ -13,7 +13,7 @@ from bot import definition, store
 from bot.definition import Field
 from bot.i18n import t
 from bot.replies import Choice
-from bot.values import MAX_INTEGER, Invalid, format_number, is_number, parse
+from bot.values import MAX_INTEGER, Invalid, editable_number, is_number, parse
 from bot.wizard import TurnRun
 from models import Intervention
 from models.db import Database
@@ -69,7 +69,7 @@ def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
     if f.kind == "date":
         return f"{value.day}-{value.month}-{value.year}", []
     if f.kind == "number":
-        return format_number(float(value), locale, decimals=10), []
+        return editable_number(float(value), locale), []
     if f.kind == "multichoice":
         keys = {o.key for o in f.options}
         chosen = [v for v in value if v in keys]

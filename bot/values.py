@@ -243,15 +243,21 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
-def format_number(value: float, locale: str, decimals: int = 2) -> str:
-    """Numbers as the reader writes them: 12.500,5 in Dutch, 12,500.5 in English. Shown with two
-    decimals at most; forms pass more, so that saving an unchanged form changes nothing."""
-    s = f"{value:,.{decimals}f}"
-    if "." in s:
-        s = s.rstrip("0").rstrip(".")
+def format_number(value: float, locale: str) -> str:
+    """Numbers as the reader writes them, to two decimals: 12.500,5 in Dutch, 12,500.5 in English."""
+    s = f"{value:,.2f}".rstrip("0").rstrip(".")
     if s in ("-0", ""):
         s = "0"
     return s.translate(str.maketrans(",.", ".,")) if locale != "en" else s
+
+
+def editable_number(value: float, locale: str) -> str:
+    """A stored number as text to edit, every digit kept: saving an unchanged form changes nothing."""
+    s = repr(float(value))
+    if "e" in s:
+        s = f"{value:.20f}".rstrip("0")
+    s = s.removesuffix(".0").rstrip(".")
+    return s if locale == "en" else s.replace(".", ",")
 
 
 PARSERS = {

@@ -165,3 +165,37 @@ def test_first_web_users_arriving_together_share_one_organisation(db):
     with db.transaction() as s:
         assert len(s.exec(select(Organisation)).all()) == 1
         assert len({p.organisation_id for p in s.exec(select(Person))}) == 1
+
+
+def test_migration_0002_merges_duplicate_local_organisations(database_url):
+    """A database at 0001 with two "Lokaal" organisations (possible before 0002) is upgraded."""
+    from sqlalchemy import create_engine, text
+
+    from models.db import upgrade
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # the fixture is at head: go back to 0001 first
+        from alembic import command
+
+        from models.db import alembic_config
+
+        command.downgrade(alembic_config(conn), "0001")
+    with engine.begin() as conn:
+        for n in (1, 2):
+            conn.execute(
+                text(
+                    f"INSERT INTO organisation (id, name, is_partner, created_at) "
+                    f"VALUES ({n}, 'Lokaal', false, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    f"INSERT INTO person (id, organisation_id, display_name, created_at) "
+                    f"VALUES ({n}, {n}, 'P{n}', CURRENT_TIMESTAMP)"
+                )
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM organisation")).scalars().all() == [1]
+        assert conn.execute(text("SELECT organisation_id FROM person ORDER BY id")).scalars().all() == [1, 1]
+    engine.dispose()

@@ -110,7 +110,7 @@ def test_form_step_numbers_and_values_survive_a_round_trip(slack, db, fake_slack
     anna.command("formulier 7")
     fake_slack.wait_for("views.open", count=2)
     budget = next(b for b in anna.open_view()["blocks"] if b.get("block_id") == "budget")
-    assert budget["element"]["initial_value"] == "1.250,5"
+    assert budget["element"]["initial_value"] == "1250,5"
 
 
 def test_slash_commands(slack, db, fake_slack):

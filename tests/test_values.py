@@ -4,7 +4,7 @@ import pytest
 
 from bot import definition
 from bot.commands import Command, parse_command
-from bot.values import Invalid, format_number, parse, parse_date, parse_number
+from bot.values import Invalid, editable_number, format_number, parse, parse_date, parse_number
 
 
 @pytest.mark.parametrize(
@@ -133,5 +133,7 @@ def test_odd_characters_and_sizes_get_reasons_not_crashes():
 
 def test_numbers_shown_and_edited():
     assert format_number(0.004, "nl") == "0" and format_number(12.345, "nl") == "12,35"
-    assert format_number(0.004, "nl", decimals=10) == "0,004" and format_number(-0.001, "en") == "0"
-    assert parse_number(format_number(12.345, "nl", decimals=10), "nl") == 12.345
+    assert format_number(-0.001, "en") == "0" and format_number(1234567.5, "nl") == "1.234.567,5"
+    for value in [0.004, 12.345, 1234.123456789012, 1e-07, 2.5e20, 12500.0, -3.25]:
+        for locale in ("nl", "en"):
+            assert parse_number(editable_number(value, locale), locale) == value, (value, locale)

@@ -24,8 +24,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slack_team_id')
     )
-    op.create_index('uq_organisation_local_name', 'organisation', ['name'], unique=True,
-                    sqlite_where=sa.text('slack_team_id IS NULL'), postgresql_where=sa.text('slack_team_id IS NULL'))
     op.create_table('processed_event',
     sa.Column('event_id', sa.String(length=128), nullable=False),
     sa.Column('platform', sa.String(length=20), nullable=False),
@@ -219,6 +217,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_processed_event_received_at'))
 
     op.drop_table('processed_event')
-    op.drop_index('uq_organisation_local_name', table_name='organisation')
     op.drop_table('organisation')
     # ### end Alembic commands ###

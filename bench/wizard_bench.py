@@ -137,6 +137,19 @@ def report(name: str, wall: float, latencies: list[float], cpu: float) -> float:
     return rate
 
 
+def measure(command: list[str], env: dict, replies: Replies, people: int, answers: list[str], run: str):
+    """Start a server, walk the load through it; returns wall time, latencies and its CPU time."""
+    port = free_port()
+    server = start([*command, "--port", str(port)], env, port)
+    try:
+        cpu = cpu_seconds(server.pid)
+        wall, latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, run)
+        return wall, latencies, cpu_seconds(server.pid) - cpu
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def run(database_url: str, label: str, people: int, fake_url: str, replies: Replies) -> None:
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
@@ -146,32 +159,13 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
         "PYTHONPATH": os.getcwd(),
     }
     answers = ["nieuw", *FULL_WALK]
-    port = free_port()
-    bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, port)
-    try:
-        cpu = cpu_seconds(bot.pid)
-        wall, latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"W{label[0]}")
-        cpu = cpu_seconds(bot.pid) - cpu
-    finally:
-        bot.terminate()
-        bot.wait()
-    port = free_port()
-    echo = start(
-        [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--port", str(port), "--log-level", "warning"],
-        env,
-        port,
-    )
-    try:
-        echo_cpu = cpu_seconds(echo.pid)
-        echo_wall, echo_latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, f"E{label[0]}")
-        echo_cpu = cpu_seconds(echo.pid) - echo_cpu
-    finally:
-        echo.terminate()
-        echo.wait()
+    wizard = measure([sys.executable, "-m", "bot.cli", "serve"], env, replies, people, answers, f"W{label[0]}")
+    echo = [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--log-level", "warning"]
+    bare = measure(echo, env, replies, people, answers, f"E{label[0]}")
     print(f"\n{label}, {people} people at once, {len(answers)} answers each")
-    ours = report("wwidw wizard", wall, latencies, cpu)
-    bare = report("bare slack-bolt echo", echo_wall, echo_latencies, echo_cpu)
-    print(f"{'ratio wizard / echo':<24} {ours / bare:.2f}")
+    ours = report("wwidw wizard", *wizard)
+    theirs = report("bare slack-bolt echo", *bare)
+    print(f"{'ratio wizard / echo':<24} {ours / theirs:.2f}")
 
 
 def main() -> None:

@@ -70,6 +70,12 @@ class Wizard:
                 # Two first turns of one person raced to create the conversation: go again.
         raise AssertionError("unreachable")
 
+    def home(self, person_id: int) -> Outcome:
+        """A person's overview: their descriptions with a way back into each (e.g. Slack's App Home)."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale)
+            return Outcome([run.home()], run.locale)
+
     def seen(self, event_id: str) -> bool:
         with self.db.transaction() as session:
             return session.get(ProcessedEvent, event_id[:128]) is not None
@@ -669,11 +675,7 @@ class TurnRun:
         if not rows:
             self.say("no_drafts")
             return self.menu(first=False)
-        lines = []
-        for iv in rows:
-            state = self.t("status.published" if iv.status == "published" else "status.draft")
-            when = f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}"
-            lines.append(Choice(f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when})", f"cmd:open:{iv.id}"))
+        lines = [Choice(self.listing_label(iv), f"cmd:open:{iv.id}") for iv in rows]
         self.replies.append(
             Reply(
                 text=self.t("mine.text"),
@@ -683,6 +685,24 @@ class TurnRun:
                 actions=[Choice(self.t("button.new"), self.bound("cmd:new", self.state_token()))],
             )
         )
+
+    def home(self) -> Reply:
+        rows = store.drafts_and_published(self.s, self.person.id, limit=40)
+        return Reply(
+            text=self.t("home.intro") if rows else self.t("home.empty"),
+            kind="home",
+            title=self.t("home.title"),
+            options=[Choice(self.listing_label(iv), f"cmd:open:{iv.id}") for iv in rows],
+            actions=[
+                Choice(self.t("button.new"), self.bound("cmd:new", self.state_token()), "primary"),
+                Choice(self.t("home.form_button"), "cmd:form"),
+            ],
+        )
+
+    def listing_label(self, iv: Intervention) -> str:
+        state = self.t("status.published" if iv.status == "published" else "status.draft")
+        when = f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}"
+        return f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when})"
 
     def open(self, arg: str | None) -> None:
         iv = self.s.get(Intervention, int(arg)) if is_number(arg) else None

@@ -285,3 +285,34 @@ def test_a_step_with_many_items_keeps_every_plain_field_in_the_modal(slack, db, 
     with db.transaction() as s:
         assert s.exec(select(Intervention)).one().visibility == "public"
         assert len(s.exec(select(Indicator)).all()) == 12  # the ones not shown are untouched
+
+
+def test_a_double_clicked_new_button_on_the_app_home_makes_one_draft(slack, db, fake_slack):
+    before = fake_slack.last_seq
+    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
+    home = fake_slack.wait_for("views.publish", after=before)[-1].args["view"]
+    new = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if e["style"] == "primary")
+    click = {
+        "type": "block_actions",
+        "user": {"id": "U1", "team_id": "T1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": "trigger.home.new",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": new["action_id"],
+                "block_id": "b",
+                "value": new["value"],
+                "text": new["text"],
+                "action_ts": "1.0",
+            }
+        ],
+    }
+    slack.sender.interaction(click)
+    slack.sender.interaction(click)
+    fake_slack.wait_for("chat.postMessage", after=before, channel="U1", count=2)
+    with db.transaction() as s:
+        assert len(s.exec(select(Intervention)).all()) == 1

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
-from bot import definition, store
+from bot import definition
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person, find_person
@@ -178,20 +178,9 @@ def build_bolt_app(core) -> App:
         publish_home(client, body.get("team_id") or "", event["user"])
 
     def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
-        person_id = person_for(client, team_id, user_id)
-        locale = wizard.locale_of(person_id)
-        with db.transaction() as s:
-            rows = [
-                (
-                    iv.id,
-                    iv.title or t(locale, "untitled"),
-                    t(locale, "status.published" if iv.status == "published" else "status.draft"),
-                    f"{iv.updated_at.day}-{iv.updated_at.month}-{iv.updated_at.year}",
-                )
-                for iv in store.drafts_and_published(s, person_id, limit=40)
-            ]
+        outcome = wizard.home(person_for(client, team_id, user_id))
         try:
-            client.views_publish(user_id=user_id, view=blocks.home_view(rows, locale))
+            client.views_publish(user_id=user_id, view=blocks.home_view(outcome.replies[0], outcome.locale))
         except Exception as e:
             log.warning("views.publish failed: %s", describe(e))
 

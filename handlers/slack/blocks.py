@@ -292,31 +292,20 @@ def submitted_values(view: dict) -> dict:
     return values
 
 
-def home_view(items: list[tuple[int, str, str, str]], locale: str) -> dict:
+def home_view(home: Reply, locale: str) -> dict:
     """The App Home tab: the person's drafts and published descriptions, with buttons to continue."""
     blocks: list[dict] = [
-        {"type": "header", "text": plain(t(locale, "slack.home_title"), 150)},
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_intro"))}},
-        {
-            "type": "actions",
-            "elements": [
-                button(Choice(t(locale, "button.new"), "cmd:new", "primary"), 0),
-                button(Choice(t(locale, "slack.form_button"), "cmd:form"), 1),
-            ],
-        },
+        {"type": "header", "text": plain(home.title or "", 150)},
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(escape(home.text), SECTION_TEXT)}},
+        {"type": "actions", "elements": [button(c, n) for n, c in enumerate(home.actions)]},
         {"type": "divider"},
     ]
-    if not items:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": escape(t(locale, "slack.home_empty"))}})
-    for n, (iv_id, title, state, when) in enumerate(items[:40]):
+    for n, choice in enumerate(home.options[: MODAL_BLOCKS - len(blocks)]):
         blocks.append(
             {
                 "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": cut(f"*{escape(title)}* (#{iv_id})\n{escape(state)} · {escape(when)}", SECTION_TEXT),
-                },
-                "accessory": button(Choice(t(locale, "button.resume"), f"cmd:open:{iv_id}"), 10 + n),
+                "text": {"type": "mrkdwn", "text": cut(escape(choice.label), SECTION_TEXT)},
+                "accessory": button(Choice(t(locale, "button.resume"), choice.value), 10 + n),
             }
         )
-    return {"type": "home", "blocks": blocks[:MODAL_BLOCKS]}
+    return {"type": "home", "blocks": blocks}

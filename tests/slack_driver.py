@@ -166,6 +166,40 @@ class SlackUser:
         assert response.status_code == 200, response.text
         return self.reply(before) if wait else None
 
+    # --- the App Home tab ---------------------------------------------------------------------
+
+    def open_home(self) -> dict:
+        """Open the App Home tab; returns the views.publish call's arguments."""
+        before = self.fake.last_seq
+        self.sender.event(
+            {"type": "app_home_opened", "user": self.user, "channel": self.dm, "tab": "home"}, team=self.team
+        )
+        return self.fake.wait_for("views.publish", after=before)[-1].args
+
+    def click_home(self, view: dict, button: dict, trigger_id: str = "trigger.home") -> httpx.Response:
+        """Click `button` (a button element of the published home `view`)."""
+        return self.sender.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": self.user, "team_id": self.team},
+                "team": {"id": self.team},
+                "api_app_id": "A1",
+                "trigger_id": trigger_id,
+                "container": {"type": "view", "view_id": "V1"},
+                "view": {"id": "V1", "type": "home", "blocks": view["blocks"]},
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": button["action_id"],
+                        "block_id": "b",
+                        "value": button["value"],
+                        "text": button["text"],
+                        "action_ts": "1.0",
+                    }
+                ],
+            }
+        )
+
     def command(self, text: str, channel: str = "C_GENERAL") -> httpx.Response:
         return self.sender.command(self.user, text, channel=channel, team=self.team)
 

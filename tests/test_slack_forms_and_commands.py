@@ -138,36 +138,13 @@ def test_app_home_lists_drafts_with_buttons_to_continue(slack, db, fake_slack):
     anna.say("Eerste project")
     anna.say("nieuw")
     anna.say("Tweede project")
-    before = fake_slack.last_seq
-    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
-    home = fake_slack.wait_for("views.publish", after=before)[-1].args
+    home = anna.open_home()
     assert home["user_id"] == "U1"
     shown = json.dumps(home["view"], ensure_ascii=False)
     assert "Eerste project" in shown and "Tweede project" in shown
     first = next(b for b in home["view"]["blocks"] if "Eerste project" in (b.get("text") or {}).get("text", ""))
-    button = first["accessory"]
     before = fake_slack.last_seq
-    anna.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": "U1", "team_id": "T1"},
-            "team": {"id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": "trigger.home",
-            "container": {"type": "view", "view_id": "V1"},
-            "view": {"id": "V1", "type": "home", "blocks": home["view"]["blocks"]},
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": button["action_id"],
-                    "block_id": "b",
-                    "value": button["value"],
-                    "text": button["text"],
-                    "action_ts": "1.0",
-                }
-            ],
-        }
-    )
+    anna.click_home(home["view"], first["accessory"])
     message = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
     assert "Eerste project" in texts(message) and "In welke wijk" in texts(message)
     fake_slack.wait_for("views.publish", after=before)  # the home tab is refreshed
@@ -188,32 +165,11 @@ def test_form_buttons_in_the_dm_and_on_the_app_home_open_modals(slack, db, fake_
         "target_group_size",
     }
     before = fake_slack.last_seq
-    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
-    home = fake_slack.wait_for("views.publish", after=before)[-1].args["view"]
+    home = anna.open_home()["view"]
     form_button = next(
         e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if e["value"] == "cmd:form"
     )
-    anna.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": "U1", "team_id": "T1"},
-            "team": {"id": "T1"},
-            "api_app_id": "A1",
-            "trigger_id": "trigger.home.form",
-            "container": {"type": "view", "view_id": "V1"},
-            "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": form_button["action_id"],
-                    "block_id": "b",
-                    "value": "cmd:form",
-                    "text": form_button["text"],
-                    "action_ts": "1.0",
-                }
-            ],
-        }
-    )
+    anna.click_home(home, form_button, trigger_id="trigger.home.form")
     opened = fake_slack.wait_for("views.open", after=before)[-1].args
     assert opened["trigger_id"] == "trigger.home.form"
     assert opened["view"]["title"]["text"] == "Stap 1 van 8"  # where the chat was: the current step
@@ -288,31 +244,12 @@ def test_a_step_with_many_items_keeps_every_plain_field_in_the_modal(slack, db, 
 
 
 def test_a_double_clicked_new_button_on_the_app_home_makes_one_draft(slack, db, fake_slack):
+    anna = slack.user("U1")
     before = fake_slack.last_seq
-    slack.sender.event({"type": "app_home_opened", "user": "U1", "channel": "DU1", "tab": "home"})
-    home = fake_slack.wait_for("views.publish", after=before)[-1].args["view"]
+    home = anna.open_home()["view"]
     new = next(e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"] if e["style"] == "primary")
-    click = {
-        "type": "block_actions",
-        "user": {"id": "U1", "team_id": "T1"},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": "trigger.home.new",
-        "container": {"type": "view", "view_id": "V1"},
-        "view": {"id": "V1", "type": "home", "blocks": home["blocks"]},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": new["action_id"],
-                "block_id": "b",
-                "value": new["value"],
-                "text": new["text"],
-                "action_ts": "1.0",
-            }
-        ],
-    }
-    slack.sender.interaction(click)
-    slack.sender.interaction(click)
+    anna.click_home(home, new, trigger_id="trigger.home.new")
+    anna.click_home(home, new, trigger_id="trigger.home.new")
     fake_slack.wait_for("chat.postMessage", after=before, channel="U1", count=2)
     with db.transaction() as s:
         assert len(s.exec(select(Intervention)).all()) == 1

@@ -28,6 +28,16 @@ def web_app(db):
     return create_app(core=Core(Settings(database_url=db.url, slack_bot_token=None, slack_signing_secret=None), db))
 
 
+def open_first_form(page, url: str, name: str) -> None:
+    """A new web chat user asks for the form and opens step 1."""
+    page.goto(url + "/")
+    page.fill("#name", name)
+    page.click("text=Begin")
+    page.fill("[aria-label='Je antwoord']", "formulier")
+    page.click("button:has-text('Stuur')")
+    page.click("text=Open formulier stap 1")
+
+
 @pytest.fixture
 def browser_page():
     from playwright.sync_api import sync_playwright
@@ -91,12 +101,7 @@ def test_steps_one_and_two_in_a_browser(db, make_server, browser_page):
 def test_form_mode_in_a_browser(db, make_server, browser_page):
     server = make_server(web_app(db))
     page = browser_page
-    page.goto(server.url + "/")
-    page.fill("#name", "Joost")
-    page.click("text=Begin")
-    page.fill("[aria-label='Je antwoord']", "formulier")
-    page.click("button:has-text('Stuur')")
-    page.click("text=Open formulier stap 1")
+    open_first_form(page, server.url, "Joost")
     page.fill("[name='title']", "Klushuizen Oost")
     page.fill("[name='start_date']", "1-13-2027")
     page.click("button:has-text('Bewaar en verder')")
@@ -199,12 +204,7 @@ def test_odd_form_posts_get_answers_not_errors(db, make_server):
 def test_a_form_left_open_while_the_chat_changed_things_is_shown_again(db, make_server, browser_page):
     server = make_server(web_app(db))
     page = browser_page
-    page.goto(server.url + "/")
-    page.fill("#name", "Sanne")
-    page.click("text=Begin")
-    page.fill("[aria-label='Je antwoord']", "formulier")
-    page.click("button:has-text('Stuur')")
-    page.click("text=Open formulier stap 1")
+    open_first_form(page, server.url, "Sanne")
     page.fill("[name='title']", "Titel uit het formulier")
     chat = Chat(db, name="Sanne")  # the same person answers in the chat meanwhile (another tab)
     with db.transaction() as s:

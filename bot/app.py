@@ -27,8 +27,8 @@ class Core:
     def __init__(self, settings: Settings, db: Database | None = None):
         self.settings = settings
         self.db = db or Database(settings.database_url)
-        self.wizard = Wizard(self.db, settings.wwidw_locale)
-        self.forms = Forms(self.db, settings.wwidw_locale)
+        self.wizard = Wizard(self.db, settings.wwidw_locale, settings.wwidw_timezone)
+        self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None) -> Starlette:

@@ -22,12 +22,17 @@ WORDS = {
     "remove": {"verwijder", "verwijderen", "remove", "delete"},
     "form": {"formulier", "form"},
     "menu": {"menu", "start menu", "hoi", "hallo", "hello", "hi"},
+    "measure": {"meting", "metingen", "meten", "measure", "measurement", "invullen"},
+    "progress": {"voortgang", "progress", "stand"},
+    "hours": {"werktijden", "working hours", "hours"},
 }
 WITH_NUMBER = {
     "edit": r"(?:bewerk|wijzig|edit)\s+(?:stap|step)\s*(\d+)|(?:stap|step)\s*(\d+)",
     "open": r"(?:kies|open|choose|pick)\s*#?(\d+)",
     "form": r"(?:formulier|form)\s+(?:stap\s*|step\s*)?(\d+)",
+    "progress": r"(?:voortgang|progress|stand)\s*#?(\d+)",
 }
+HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 LANGUAGE = (
     r"(?:taal|language|lang)\s+(nl|en|nederlands|dutch|engels|english)"
     r"|(english|nederlands|in english|in het nederlands)"
@@ -47,6 +52,8 @@ def parse_command(text: str) -> Command | None:
     if m := re.fullmatch(LANGUAGE, t):
         word = m[1] or m[2]
         return Command("language", "en" if word in {"en", "engels", "english", "in english"} else "nl")
+    if m := re.fullmatch(HOURS, t):
+        return Command("hours", m[1])
     for name, pattern in WITH_NUMBER.items():
         if m := re.fullmatch(pattern, t):
             return Command(name, next(g for g in m.groups() if g))

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-KINDS = {"text", "longtext", "number", "date", "choice", "multichoice", "list", "link"}
+KINDS = {"text", "longtext", "number", "date", "time", "choice", "multichoice", "list", "link"}
 DEFAULT_MAX_LEN = {"text": 200, "longtext": 10_000, "choice": 150, "multichoice": 500, "link": 2_000}
 
 
@@ -41,6 +41,8 @@ class Field:
     options: tuple[Option, ...] = ()
     options_from: str | None = None  # "effects" or "indicators": options come from the catalogue
     allow_other: bool = False
+    other: str | None = None  # how a typed other answer is checked (values.OTHER_CHECKS), if at all
+    chat: bool = True  # False: only in forms; the chat walk leaves it at its default
     integer: bool = False
     min: float | None = None
     max: float | None = None

@@ -14,7 +14,7 @@ from bot.definition import Field
 from bot.i18n import t
 from bot.replies import Choice
 from bot.values import MAX_INTEGER, Invalid, editable_number, is_number, parse
-from bot.wizard import TurnRun
+from bot.wizard import DEFAULT_TZ, TurnRun
 from models import Intervention
 from models.db import Database
 from models.tables import utcnow
@@ -99,12 +99,13 @@ def survives(f: Field, row, parsed: dict) -> bool:
 
 
 class Forms:
-    def __init__(self, db: Database, default_locale: str = "nl"):
+    def __init__(self, db: Database, default_locale: str = "nl", default_tz: str = DEFAULT_TZ):
         self.db = db
         self.default_locale = default_locale
+        self.default_tz = default_tz
 
     def _run(self, session, person_id: int, intervention_id: int, step_no: int) -> tuple[TurnRun, Intervention]:
-        run = TurnRun(session, person_id, self.default_locale)
+        run = TurnRun(session, person_id, self.default_locale, self.default_tz)
         iv = session.get(Intervention, intervention_id) if 0 < intervention_id <= MAX_INTEGER else None
         if iv is None or iv.author_id != person_id or not 1 <= step_no <= len(definition.steps()):
             raise FormError(f"no form {intervention_id}/{step_no} for person {person_id}")
@@ -197,6 +198,7 @@ class Forms:
             run.conv.phase = "asking" if following else "review"
             run.conv.back_to_review = False
             run.place(following)
+            run.reschedule_if_changed()
             return {}
 
     def _keep_required(self, run: TurnRun, iv: Intervention, step_no: int, scalar, lists, errors) -> None:
@@ -234,12 +236,22 @@ class Forms:
             {int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and is_number(p.split(".")[1], 3)}
         )
         slots = {}
+        rows = run.rows(f)
         for i in indexes[: f.max_items]:
-            slots[i] = {}
+            slots[i] = parsed = {}
             for sub in f.items:
                 path = f"{f.key}.{i}.{sub.key}"
                 if path in values or path + OTHER in values:
-                    slots[i][sub.key] = self._parse(run, sub, path, values, errors)
+                    parsed[sub.key] = self._parse(run, sub, path, values, errors)
+            row = rows[i] if i < len(rows) else None
+
+            def value_of(key: str, parsed=parsed, row=row):
+                return parsed[key] if key in parsed else getattr(row, key, None)
+
+            for key, value in parsed.items():
+                problem = store.order_problem(f.item(key), value, value_of, run.locale, siblings=f.items)
+                if problem and f"{f.key}.{i}.{key}" not in errors:
+                    errors[f"{f.key}.{i}.{key}"] = t(run.locale, problem.key, **problem.params)
         return slots
 
     def _store_items(self, run: TurnRun, iv: Intervention, f: Field, slots: dict[int, dict[str, object]]) -> None:

@@ -6,6 +6,7 @@ HTML or Adaptive Cards and escapes the text for its own markup.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from bot.store import Section
@@ -38,3 +39,22 @@ class Reply:
     document: str | None = None  # an exported description (Markdown)
     step: int | None = None  # the step a form reply is about
     intervention_id: int | None = None
+
+
+def reply_to_dict(reply: Reply) -> dict:
+    """A reply as JSON-safe data: kept in the web transcript and in the outbox."""
+    return dataclasses.asdict(reply)
+
+
+def reply_from_dict(data: dict) -> Reply:
+    from bot.store import Line
+
+    fields = {f.name for f in dataclasses.fields(Reply)}
+    values = {k: v for k, v in data.items() if k in fields}
+    values["options"] = [Choice(**c) for c in data.get("options") or []]
+    values["actions"] = [Choice(**c) for c in data.get("actions") or []]
+    values["sections"] = [
+        Section(no=s["no"], title=s["title"], lines=[Line(**line) for line in s.get("lines") or []])
+        for s in data.get("sections") or []
+    ]
+    return Reply(**values)

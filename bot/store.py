@@ -70,17 +70,23 @@ def display(f: Field, value, locale: str) -> str:
     return str(value)
 
 
-def order_problem(f: Field, value, value_of, locale: str) -> Invalid | None:
+def order_problem(f: Field, value, value_of, locale: str, siblings: tuple[Field, ...] | None = None) -> Invalid | None:
     """A date that would come before the date it must follow (or after one that must follow it).
-    `value_of(key)` gives the other field's value as it will be stored."""
+    `value_of(key)` gives the other field's value as it will be stored; `siblings` are the
+    fields of the same list item, for a field of a list item."""
     if value is None:
         return None
+    if siblings is None:
+        named = lambda key: definition.find_field(key)[1]  # noqa: E731
+        later_fields = [later for _, later in definition.fields_after(f.key)]
+    else:
+        named = {sub.key: sub for sub in siblings}.get
+        later_fields = [sub for sub in siblings if sub.after == f.key]
     if f.after:
-        other_field = definition.find_field(f.after)[1]
         other = value_of(f.after)
         if other is not None and value < other:
-            return Invalid("invalid.date_before", other=display(other_field, other, locale))
-    for _, later in definition.fields_after(f.key):
+            return Invalid("invalid.date_before", other=display(named(f.after), other, locale))
+    for later in later_fields:
         other = value_of(later.key)
         if other is not None and value > other:
             return Invalid("invalid.date_after", other=display(later, other, locale))

@@ -194,8 +194,67 @@ def _choice(field, text, locale, options):
     if option is not None:
         return option.label(locale) if field.options_from else option.key
     if field.allow_other and not is_number(text):
+        if field.other:
+            OTHER_CHECKS[field.other](text)
         return text
     raise Invalid("invalid.choice")
+
+
+RHYTHMS = {  # option key -> (unit, count): how long one measurement period is
+    "weekly": ("week", 1),
+    "biweekly": ("week", 2),
+    "monthly": ("month", 1),
+    "quarterly": ("month", 3),
+    "halfyearly": ("month", 6),
+    "yearly": ("month", 12),
+    "biennial": ("month", 24),
+}
+RHYTHM_WORDS = {
+    "tweewekelijks": ("week", 2),
+    "halfjaarlijks": ("month", 6),
+    "tweejaarlijks": ("month", 24),
+    "fortnightly": ("week", 2),
+    "half-yearly": ("month", 6),
+}
+UNIT_WORDS = {
+    "week": "week",
+    "weken": "week",
+    "weeks": "week",
+    "maand": "month",
+    "maanden": "month",
+    "month": "month",
+    "months": "month",
+    "jaar": "year",
+    "jaren": "year",
+    "year": "year",
+    "years": "year",
+}
+
+
+def parse_rhythm(text: str) -> tuple[str, int]:
+    """How often an indicator is measured, as (unit, count): an option key, or a custom rhythm
+    typed as "elke 3 weken", "om de 6 maanden", "every 2 years", "tweewekelijks"."""
+    t = re.sub(r"\s+", " ", (text or "").strip().casefold())
+    if t in RHYTHMS:
+        return RHYTHMS[t]
+    if t in RHYTHM_WORDS:
+        return RHYTHM_WORDS[t]
+    m = re.fullmatch(r"(?:elke|iedere|om de|every|each)\s+(\d{1,3})?\s*([a-z]+)", t)
+    if m and m[2] in UNIT_WORDS:
+        count = int(m[1] or 1)
+        unit = UNIT_WORDS[m[2]]
+        if unit == "year":
+            unit, count = "month", count * 12
+        if 1 <= count <= (104 if unit == "week" else 60):
+            return unit, count
+    raise Invalid("invalid.rhythm")
+
+
+def _rhythm(text: str) -> None:
+    parse_rhythm(text)
+
+
+OTHER_CHECKS = {"frequency": _rhythm}
 
 
 def _multichoice(field, text, locale, options):
@@ -260,7 +319,28 @@ def editable_number(value: float, locale: str) -> str:
     return s if locale == "en" else s.replace(".", ",")
 
 
+def parse_time(text: str) -> str:
+    """9:00 · 09.30 · 9u · 14 uur · 2:30pm, as "HH:MM"."""
+    t = text.strip().casefold().replace(" ", "")
+    m = re.fullmatch(r"(\d{1,2})(?:[:.h](\d{2}))?(?:u|uur|h)?(am|pm)?", t)
+    if not m:
+        raise Invalid("invalid.time")
+    hour, minute = int(m[1]), int(m[2] or 0)
+    if m[3] == "pm" and hour < 12:
+        hour += 12
+    if m[3] == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        raise Invalid("invalid.time")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _time(field, text, locale, options):
+    return parse_time(text)
+
+
 PARSERS = {
+    "time": _time,
     "text": _text,
     "longtext": _text,
     "number": _number,

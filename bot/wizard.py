@@ -18,12 +18,16 @@ from bot.commands import Command, parse_action, parse_command
 from bot.definition import Field, Option
 from bot.documents import render_markdown
 from bot.i18n import t
+from bot.measuring import ACTIONS as MEASURING_ACTIONS
+from bot.measuring import Measuring
+from bot.monitor import as_utc, reschedule
 from bot.replies import Choice, Reply, Turn
 from bot.values import Invalid, is_number, match_option, parse, parse_yes_no
 from models import Conversation, Intervention, Person, ProcessedEvent
 from models.db import Database
 from models.tables import utcnow
 
+DEFAULT_TZ = "Europe/Amsterdam"
 MORE = "__more__"  # the "add another item?" question after a list item
 MAX_FAILURES = 3
 
@@ -46,9 +50,10 @@ class Outcome:
 
 
 class Wizard:
-    def __init__(self, db: Database, default_locale: str = "nl"):
+    def __init__(self, db: Database, default_locale: str = "nl", default_tz: str = DEFAULT_TZ):
         self.db = db
         self.default_locale = default_locale
+        self.default_tz = default_tz
 
     def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> Outcome | None:
         """Apply one turn; returns the replies, or None when `event_id` was handled before."""
@@ -59,8 +64,9 @@ class Wizard:
                         # Inserted with the turn's other changes: a second copy of the event fails
                         # on the primary key, rolls its whole turn back and sends nothing.
                         session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
-                    run = TurnRun(session, person_id, self.default_locale)
+                    run = TurnRun(session, person_id, self.default_locale, self.default_tz)
                     run.dispatch(turn)
+                    run.reschedule_if_changed()
                     return Outcome(run.replies, run.locale, run.refused)
             except IntegrityError:
                 if event_id and self.seen(event_id):
@@ -73,7 +79,7 @@ class Wizard:
     def home(self, person_id: int) -> Outcome:
         """A person's overview: their descriptions with a way back into each (e.g. Slack's App Home)."""
         with self.db.transaction() as session:
-            run = TurnRun(session, person_id, self.default_locale)
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             return Outcome([run.home()], run.locale)
 
     def seen(self, event_id: str) -> bool:
@@ -115,8 +121,10 @@ def load_turn(session: Session, person_id: int):
 class TurnRun:
     """One turn for one person; collects replies in `self.replies`."""
 
-    def __init__(self, session: Session, person_id: int, default_locale: str):
+    def __init__(self, session: Session, person_id: int, default_locale: str, default_tz: str = DEFAULT_TZ):
         self.s = session
+        self.default_tz = default_tz
+        self.started = utcnow()
         self.person, self.conv, iv, self.first_contact = load_turn(session, person_id)
         self.locale = self.person.locale or default_locale
         self.replies: list[Reply] = []
@@ -182,7 +190,7 @@ class TurnRun:
             if n == 0:
                 seq.append(Cursor(no, f.key, 0, f.items[0].key))
                 continue
-            seq += [Cursor(no, f.key, i, sub.key) for i in range(n) for sub in f.items]
+            seq += [Cursor(no, f.key, i, sub.key) for i in range(n) for sub in f.items if sub.chat]
             seq.append(Cursor(no, f.key, n - 1, MORE))
         return seq
 
@@ -291,7 +299,20 @@ class TurnRun:
 
     # --- dispatch ------------------------------------------------------------------------
 
+    def reschedule_if_changed(self) -> None:
+        """A published description changed in this turn: its reminders follow (bot/monitor.py)."""
+        iv = self._iv
+        if iv is not None and iv.status == "published" and as_utc(iv.updated_at) >= self.started:
+            reschedule(self.s, iv, utcnow(), self.default_tz)
+
     def dispatch(self, turn: Turn) -> None:
+        measuring = Measuring(self, self.default_tz)
+        if turn.action and turn.action.partition(":")[0] in MEASURING_ACTIONS:
+            return measuring.action(turn.action)
+        if turn.text is not None and measuring.wants(turn.text):
+            return measuring.typed(turn.text)
+        # Anything else: a number typed later answers the wizard again, not an old reminder.
+        self.conv.reminder_id = None
         if turn.action:
             kind, arg = parse_action(turn.action)
             parts = [part.partition("@") for part in arg.split("|")] if kind == "opts" else [arg.partition("@")]
@@ -341,6 +362,13 @@ class TurnRun:
             return self.language(cmd.arg)
         if cmd.name == "form":
             return self.form(cmd.arg)
+        measuring = Measuring(self, self.default_tz)
+        if cmd.name == "measure":
+            return measuring.measure()
+        if cmd.name == "progress":
+            return measuring.progress(cmd.arg)
+        if cmd.name == "hours":
+            return measuring.working_hours(cmd.arg)
         return self.unknown()
 
     def unknown(self) -> None:
@@ -377,7 +405,7 @@ class TurnRun:
         options = self.options_for(f)
         try:
             value = parse(f, text, self.locale, options)
-            self.check_order(f, value)
+            self.check_order(f, value, list_field, c)
         except Invalid as invalid:
             return self.reject(invalid)
         if list_field is None:
@@ -390,10 +418,16 @@ class TurnRun:
                 self.prefill_indicator(row, text, options)
         self.move(self.following(c))
 
-    def check_order(self, f: Field, value) -> None:
-        problem = store.order_problem(
-            f, value, lambda key: store.get(self.iv, definition.find_field(key)[1]), self.locale
-        )
+    def check_order(self, f: Field, value, list_field: Field | None = None, c: Cursor | None = None) -> None:
+        if list_field is None:
+            problem = store.order_problem(
+                f, value, lambda key: store.get(self.iv, definition.find_field(key)[1]), self.locale
+            )
+        else:
+            row = self.item_row(list_field, c.item)
+            problem = store.order_problem(
+                f, value, lambda key: getattr(row, key, None), self.locale, siblings=list_field.items
+            )
         if problem:
             raise problem
 

@@ -5,9 +5,13 @@ from models.tables import (  # noqa: F401
     Effect,
     Identity,
     Indicator,
+    IndicatorOwner,
     Intervention,
+    Measurement,
     Organisation,
+    OutboxMessage,
     Person,
     ProcessedEvent,
+    Reminder,
     Report,
 )

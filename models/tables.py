@@ -38,6 +38,9 @@ class Person(SQLModel, table=True):
     display_name: str = Field(max_length=120)
     locale: str | None = Field(default=None, max_length=5)  # None: the deployment's default
     timezone: str | None = Field(default=None, max_length=64)
+    # When reminders may arrive, in the person's own time zone: "08:00-18:00" and ISO weekdays "12345".
+    working_hours: str | None = Field(default=None, max_length=11)
+    working_days: str | None = Field(default=None, max_length=7)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -118,8 +121,20 @@ class Indicator(SQLModel, table=True):
     unit: str | None = Field(default=None, max_length=60)
     baseline: float | None = None
     target: float | None = None
-    frequency: str | None = Field(default=None, max_length=20)  # weekly | monthly | quarterly | yearly
-    owner: str | None = Field(default=None, max_length=120)
+    baseline_date: date | None = None
+    target_date: date | None = None
+    direction: str | None = Field(default=None, max_length=10)  # up | down: which way is better
+    # An option key (weekly, monthly, …) or a custom rhythm as typed ("elke 3 weken").
+    frequency: str | None = Field(default=None, max_length=60)
+    owner: str | None = Field(default=None, max_length=120)  # as typed; the people are in indicator_owner
+    remind_day: int | None = None  # weekday 1-7 or day of the month 1-31; None: the period's last day
+    remind_time: str | None = Field(default=None, max_length=5)  # "09:00" in the owner's time zone
+    starts_on: date | None = None  # None: the intervention's start date
+    ends_on: date | None = None  # None: the intervention's end date
+    # The schedule (reminders/engine.py): the next reminder is due at `next_due_at` (UTC) and asks
+    # for the period starting `next_period`. None: nothing scheduled (draft, no rhythm, ended).
+    next_due_at: datetime | None = Field(default=None, index=True)
+    next_period: date | None = None
 
 
 class Report(SQLModel, table=True):
@@ -143,6 +158,8 @@ class Conversation(SQLModel, table=True):
     sub: str | None = Field(default=None, max_length=60)  # item field, or "__more__"
     failures: int = 0
     back_to_review: bool = False  # editing one step: return to the review when it is done
+    # The reminder sent last: a plain number typed next answers it.
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -164,6 +181,85 @@ class ChatMessage(SQLModel, table=True):
     sender: str = Field(max_length=10)  # bot | user
     body: dict = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class IndicatorOwner(SQLModel, table=True):
+    """Who measures an indicator. The first owner gets the reminders; the others are co-owners
+    who hear about a period left unanswered."""
+
+    __tablename__ = "indicator_owner"
+    __table_args__ = (UniqueConstraint("indicator_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    position: int = 0
+
+
+class Reminder(SQLModel, table=True):
+    """One request for one period's value of one indicator; at most one per period."""
+
+    __table_args__ = (UniqueConstraint("indicator_id", "period_start"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    period_start: date
+    period_end: date
+    due_at: datetime
+    status: str = Field(default="open", max_length=20)  # open | answered | none | skipped
+    # When the engine looks at this reminder again (snooze over, nudge, escalation); None: never.
+    follow_up_at: datetime | None = Field(default=None, index=True)
+    snoozed: bool = False
+    nudged_at: datetime | None = None
+    escalated_at: datetime | None = None
+    answered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Measurement(SQLModel, table=True):
+    """A value for one period. An edit adds a row and marks the old one replaced: history stays."""
+
+    __table_args__ = (
+        Index(
+            "uq_measurement_current",
+            "indicator_id",
+            "period_start",
+            unique=True,
+            sqlite_where=text("replaced_at IS NULL"),
+            postgresql_where=text("replaced_at IS NULL"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    period_start: date
+    period_end: date
+    value: float | None = None  # None: "no measurement this period"
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    entered_by: int = Field(foreign_key="person.id")
+    entered_at: datetime = Field(default_factory=utcnow)
+    replaced_at: datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to be delivered, written in the transaction that decided to send it.
+    The sender (reminders/outbox.py) delivers it once, paced per channel."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_channel_pending", "channel", "status", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=120, unique=True)  # one message per purpose, e.g. "reminder:12"
+    platform: str = Field(max_length=20)  # slack | web | teams
+    workspace: str = Field(default="", max_length=64)
+    channel: str = Field(max_length=128)  # where it goes: a Slack user or channel id, a web identity
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    body: dict = Field(sa_column=Column(JSON, nullable=False))  # {"locale", "replies": [...]}
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
+    not_before: datetime = Field(default_factory=utcnow, index=True)
+    lease_until: datetime | None = None  # a sender holds it until then; after that it may be unsure
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=200)
+    external_ref: str | None = Field(default=None, max_length=128)  # e.g. the Slack message ts
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
 
 
 LIST_TABLES = {"effects": Effect, "indicators": Indicator, "reports": Report}

@@ -45,7 +45,10 @@ FULL_WALK = [
     "overslaan",  # kind (prefilled from the suggestion)
     "overslaan",  # unit (prefilled)
     "5,8",  # baseline
+    "1-1-2027",  # baseline date
     "6,5",  # target
+    "31-12-2028",  # target date
+    "hoger is beter",  # direction
     "jaarlijks",  # frequency
     "ik",  # owner
     "nee",  # another indicator

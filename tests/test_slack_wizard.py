@@ -19,6 +19,7 @@ def test_full_walk_by_dm_then_publish(slack, db, fake_slack):
         message = anna.say(answer)
         assert "Dat is geen" not in texts(message), (answer, texts(message))
     assert "Alles wat nodig is, is ingevuld" in texts(message)
+    before = fake_slack.last_seq
     message = anna.click("Publiceren")
     assert "Gepubliceerd!" in texts(message)
     with db.transaction() as s:
@@ -27,7 +28,7 @@ def test_full_walk_by_dm_then_publish(slack, db, fake_slack):
         person = s.get(Person, iv.author_id)
         assert person.display_name == "Anna Jansen" and person.timezone == "Europe/Amsterdam"
     # The clicked message lost its buttons and says what was chosen.
-    update = fake_slack.wait_for("chat.update")[-1].args
+    update = fake_slack.wait_for("chat.update", after=before)[-1].args
     assert "Gekozen: Publiceren" in texts(update)
     assert not any(b["type"] == "actions" for b in update["blocks"])
 

@@ -5,7 +5,6 @@ A browser is known by a random token in a cookie; the database keeps only its SH
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
 from functools import partial
@@ -24,7 +23,7 @@ from bot.documents import as_dict, render_markdown
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person
-from bot.replies import Reply, Turn
+from bot.replies import Reply, Turn, reply_to_dict
 from bot.values import clean, is_number
 from models import ChatMessage, Identity, Intervention, Organisation, Person
 
@@ -67,7 +66,7 @@ def web_routes(core) -> list[Route]:
             if shown:
                 s.add(ChatMessage(identity_id=identity.id, sender="user", body={"text": shown}))
             for reply in replies:
-                s.add(ChatMessage(identity_id=identity.id, sender="bot", body=dataclasses.asdict(reply)))
+                s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(reply)))
 
     def transcript(identity: Identity) -> list[dict]:
         with db.transaction() as s:
@@ -239,7 +238,7 @@ def web_routes(core) -> list[Route]:
                 def after():
                     saved = Reply(text=t(locale_of(person), "web.form_saved", no=step))
                     with db.transaction() as s:
-                        s.add(ChatMessage(identity_id=identity.id, sender="bot", body=dataclasses.asdict(saved)))
+                        s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(saved)))
                     if last_step:
                         take_turn(person, identity, Turn(action="cmd:summary"), None)
 

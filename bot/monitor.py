@@ -1,0 +1,365 @@
+"""Monitoring decisions: who measures an indicator, when its next reminder is due, what a reminder
+says, and how a value becomes a measurement (checked for plausibility, with history).
+
+The reminder engine (reminders/) calls `due_reminder` and `follow_up`; a wizard turn calls
+`MonitorTurn` for the reminder buttons, typed values and the `meting` / `voortgang` commands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.i18n import t
+from bot.replies import Choice, Reply
+from bot.values import Invalid, clean, format_number, parse_number, parse_rhythm
+from models import Identity, Indicator, IndicatorOwner, Intervention, Measurement, Person, Reminder
+from models.tables import utcnow
+from reminders.schedule import Period, Schedule, WorkingHours, add_working_days, timezone
+
+ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}
+JUMP = 3  # a value more than 3× (or less than a third of) the last one is confirmed first
+NOTE_MAX = 1000
+MONTH_NAMES = {
+    "nl": [
+        "januari", "februari", "maart", "april", "mei", "juni",
+        "juli", "augustus", "september", "oktober", "november", "december",
+    ],
+    "en": [
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ],
+}  # fmt: skip
+VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.+))?", re.S)
+
+
+# --- owners and schedules ----------------------------------------------------------------
+
+
+def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list[int]:
+    """The people an indicator's owner text names: "ik", Slack mentions, names of colleagues.
+    The author when it names nobody we know."""
+    people: list[int] = []
+    org_people = None
+    for part in re.split(r"[,;&]|\s+(?:en|and)\s+", text or ""):
+        name = part.strip().strip("@").strip()
+        if not name:
+            continue
+        found: int | None = None
+        if name.casefold() in ME:
+            found = iv.author_id
+        elif m := re.fullmatch(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>", part.strip()):
+            found = slack_colleague(session, iv, m[1])
+        else:
+            if org_people is None:
+                org_people = list(session.exec(select(Person).where(Person.organisation_id == iv.organisation_id)))
+            folded = name.casefold()
+            exact = [p.id for p in org_people if p.display_name.casefold() == folded]
+            first = [p.id for p in org_people if p.display_name.casefold().split(" ")[0] == folded]
+            found = (exact or (first if len(first) == 1 else []) or [None])[0]
+        if found is not None and found not in people:
+            people.append(found)
+    return people or [iv.author_id]
+
+
+def slack_colleague(session: Session, iv: Intervention, user_id: str) -> int:
+    """The person behind a Slack mention in the author's workspace, known from then on."""
+    author_identity = session.exec(
+        select(Identity).where(Identity.person_id == iv.author_id, Identity.platform == "slack")
+    ).first()
+    workspace = author_identity.workspace if author_identity else ""
+    identity = session.exec(
+        select(Identity).where(
+            Identity.platform == "slack", Identity.workspace == workspace, Identity.external_id == user_id
+        )
+    ).first()
+    if identity is not None:
+        return identity.person_id
+    person = Person(organisation_id=iv.organisation_id, display_name=user_id)
+    session.add(person)
+    session.flush()
+    session.add(Identity(person_id=person.id, platform="slack", workspace=workspace, external_id=user_id))
+    session.flush()
+    return person.id
+
+
+def owners_of(session: Session, indicator_id: int) -> list[int]:
+    return list(
+        session.exec(
+            select(IndicatorOwner.person_id)
+            .where(IndicatorOwner.indicator_id == indicator_id)
+            .order_by(IndicatorOwner.position)
+        )
+    )
+
+
+def sync_owners(session: Session, iv: Intervention, ind: Indicator) -> list[int]:
+    wanted = resolve_owners(session, iv, ind.owner)
+    rows = list(session.exec(select(IndicatorOwner).where(IndicatorOwner.indicator_id == ind.id)))
+    if [r.person_id for r in sorted(rows, key=lambda r: r.position)] != wanted:
+        for row in rows:
+            session.delete(row)
+        session.flush()
+        for position, person_id in enumerate(wanted):
+            session.add(IndicatorOwner(indicator_id=ind.id, person_id=person_id, position=position))
+        session.flush()
+    return wanted
+
+
+def hours_of(person: Person) -> WorkingHours:
+    return WorkingHours.parse(person.working_hours, person.working_days)
+
+
+def schedule_of(ind: Indicator, iv: Intervention, owner: Person, default_tz: str, today: date) -> Schedule | None:
+    """The indicator's schedule in its first owner's time zone; None when nothing is to be sent
+    (a draft, no rhythm, an unreadable rhythm)."""
+    if iv.status != "published" or not ind.frequency:
+        return None
+    starts = ind.starts_on or iv.start_date or today
+    try:
+        return Schedule.build(
+            ind.frequency,
+            starts,
+            owner.timezone or default_tz,
+            ind.remind_day,
+            ind.remind_time,
+            ind.ends_on or iv.end_date,
+        )
+    except Invalid:
+        return None
+
+
+def reschedule(session: Session, iv: Intervention, now: datetime, default_tz: str) -> None:
+    """Bring every indicator's owners and next due moment in line with the description, after it
+    was published or changed. A reminder already due is left for the engine to send."""
+    for ind in session.exec(select(Indicator).where(Indicator.intervention_id == iv.id)):
+        owners = sync_owners(session, iv, ind)
+        if ind.next_due_at is not None and as_utc(ind.next_due_at) <= now and iv.status == "published":
+            continue
+        owner = session.get(Person, owners[0])
+        schedule = schedule_of(ind, iv, owner, default_tz, now.date())
+        period = None
+        if schedule is not None:
+            last = session.exec(select(func.max(Reminder.period_start)).where(Reminder.indicator_id == ind.id)).one()
+            period = schedule.first_due_after(now, hours_of(owner), after=last)
+        ind.next_period = period.start if period else None
+        ind.next_due_at = schedule.due_at(period, hours_of(owner)) if period else None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- periods as people say them ------------------------------------------------------------
+
+
+def period_label(ind: Indicator, period: Period, locale: str) -> str:
+    """ "oktober 2026", "week 42 2026", "3e kwartaal 2026", "2026", or the first and last day."""
+    try:
+        unit, count = parse_rhythm(ind.frequency or "")
+    except Invalid:
+        unit, count = "month", 1
+    months = MONTH_NAMES["en" if locale == "en" else "nl"]
+    start, end = period.start, period.end
+    if unit == "week" and count == 1:
+        week = start.isocalendar()
+        return f"week {week.week} {week.year}"
+    if unit == "month" and count == 1:
+        return f"{months[start.month - 1]} {start.year}"
+    if unit == "month" and count == 3 and (start.month - 1) % 3 == 0:
+        q = (start.month - 1) // 3 + 1
+        return f"Q{q} {start.year}" if locale == "en" else f"{q}e kwartaal {start.year}"
+    if unit == "month" and count == 12 and start.month == 1:
+        return str(start.year)
+    return f"{short_date(start, locale)} – {short_date(end, locale)}"
+
+
+def short_date(day: date, locale: str) -> str:
+    month = MONTH_NAMES["en" if locale == "en" else "nl"][day.month - 1]
+    return f"{day.day} {month[:3].lower() if locale != 'en' else month[:3]} {day.year}"
+
+
+def period_of(session: Session, reminder: Reminder) -> Period:
+    return Period(reminder.period_start, reminder.period_end)
+
+
+# --- measurements --------------------------------------------------------------------------
+
+
+def current_measurements(session: Session, indicator_id: int) -> list[Measurement]:
+    return list(
+        session.exec(
+            select(Measurement)
+            .where(Measurement.indicator_id == indicator_id, Measurement.replaced_at.is_(None))
+            .order_by(Measurement.period_start)
+        )
+    )
+
+
+def last_value(session: Session, indicator_id: int, before: date | None = None) -> Measurement | None:
+    query = select(Measurement).where(
+        Measurement.indicator_id == indicator_id, Measurement.replaced_at.is_(None), Measurement.value.is_not(None)
+    )
+    if before is not None:
+        query = query.where(Measurement.period_start < before)
+    return session.exec(query.order_by(Measurement.period_start.desc()).limit(1)).first()
+
+
+def implausible(ind: Indicator, value: float, last: Measurement | None) -> Invalid | None:
+    """Why a value looks wrong for its indicator, or None. It may still be right: people confirm."""
+    unit = (ind.unit or "").casefold()
+    if value < 0 and unit in ("aantal", "count", "euro", "procent", "percent", "cijfer"):
+        return Invalid("monitor.implausible.negative")
+    if unit in ("procent", "percent") and value > 100:
+        return Invalid("monitor.implausible.percent")
+    if unit == "cijfer" and not 1 <= value <= 10:
+        return Invalid("monitor.implausible.score")
+    if last is not None and last.value:
+        ratio = value / last.value
+        if ratio > JUMP or 0 <= ratio < 1 / JUMP:
+            return Invalid("monitor.implausible.jump", last=last.value)
+    return None
+
+
+def record(
+    session: Session,
+    ind: Indicator,
+    period: Period,
+    value: float | None,
+    note: str | None,
+    person_id: int,
+) -> Measurement:
+    """Store a period's value; an earlier value for the same period is kept as history."""
+    now = utcnow()
+    for old in session.exec(
+        select(Measurement).where(
+            Measurement.indicator_id == ind.id,
+            Measurement.period_start == period.start,
+            Measurement.replaced_at.is_(None),
+        )
+    ):
+        old.replaced_at = now
+    session.flush()
+    row = Measurement(
+        indicator_id=ind.id,
+        period_start=period.start,
+        period_end=period.end,
+        value=value,
+        note=(clean(note)[:NOTE_MAX] or None) if note else None,
+        entered_by=person_id,
+        entered_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def parse_value(text: str, locale: str) -> tuple[float, str | None]:
+    """ "42", "3,5 na de zomer", "€ 1.250 huur" → (value, note). Raises Invalid."""
+    m = VALUE.fullmatch(text or "")
+    if not m:
+        raise Invalid("invalid.number")
+    value = parse_number(m["value"], locale)
+    if abs(value) >= 1e15:
+        raise Invalid("invalid.number")
+    return value, (m["note"] or "").strip() or None
+
+
+def looks_like_value(text: str) -> bool:
+    return bool(VALUE.fullmatch(text or ""))
+
+
+# --- what reminders say ------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """An indicator with its description, as messages about it need them."""
+
+    ind: Indicator
+    iv: Intervention
+
+    def number(self, value: float | None, locale: str) -> str:
+        if value is None:
+            return "–"
+        text = format_number(value, locale)
+        unit = (self.ind.unit or "").casefold()
+        if unit == "euro":
+            return f"€ {text}"
+        if unit in ("procent", "percent"):
+            return f"{text}%"
+        return text
+
+
+def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: str, key: str = "reminder") -> Reply:
+    """The reminder (or its nudge, or the note to a co-owner) with its four buttons."""
+    ind, iv = ctx.ind, ctx.iv
+    period = period_label(ind, period_of(session, reminder), locale)
+    last = last_value(session, ind.id, before=reminder.period_start)
+    facts = []
+    if last is not None:
+        facts.append(
+            t(locale, "monitor.last", value=ctx.number(last.value, locale), period=label_for(ind, last, locale))
+        )
+    elif ind.baseline is not None:
+        facts.append(t(locale, "monitor.baseline", value=ctx.number(ind.baseline, locale)))
+    if ind.target is not None:
+        facts.append(t(locale, "monitor.target", value=ctx.number(ind.target, locale)))
+    owner = session.get(Person, reminder.person_id)
+    return Reply(
+        kind="reminder",
+        title=t(locale, f"monitor.{key}_title"),
+        text=t(
+            locale,
+            f"monitor.{key}",
+            indicator=ind.name or "?",
+            title=iv.title or t(locale, "untitled"),
+            period=period,
+            owner=owner.display_name if owner else "?",
+        ),
+        note=" · ".join(facts) or None,
+        actions=reminder_actions(reminder.id, locale),
+        input="number",
+        intervention_id=iv.id,
+    )
+
+
+def label_for(ind: Indicator, m: Measurement, locale: str) -> str:
+    return period_label(ind, Period(m.period_start, m.period_end), locale)
+
+
+def reminder_actions(reminder_id: int, locale: str) -> list[Choice]:
+    return [
+        Choice(t(locale, "monitor.button.value"), f"rem:value:{reminder_id}", "primary"),
+        Choice(t(locale, "monitor.button.later"), f"rem:later:{reminder_id}"),
+        Choice(t(locale, "monitor.button.none"), f"rem:none:{reminder_id}"),
+        Choice(t(locale, "monitor.button.skip"), f"rem:skip:{reminder_id}"),
+    ]
+
+
+def context(session: Session, indicator_id: int) -> Context | None:
+    ind = session.get(Indicator, indicator_id)
+    iv = session.get(Intervention, ind.intervention_id) if ind else None
+    return Context(ind, iv) if iv else None
+
+
+def may_answer(session: Session, person_id: int, reminder: Reminder, ctx: Context) -> bool:
+    """The reminded person, any owner of the indicator, or the description's author."""
+    return person_id in (reminder.person_id, ctx.iv.author_id) or person_id in owners_of(session, ctx.ind.id)
+
+
+def nudge_at(reminder: Reminder, sent: datetime, owner: Person, default_tz: str) -> datetime:
+    return add_working_days(sent, 2, timezone(owner.timezone, default_tz), hours_of(owner))
+
+
+def escalation_at(reminder: Reminder, nudged: datetime, owner: Person, default_tz: str) -> datetime:
+    """Two working days after the nudge, and not before the period has ended."""
+    zone = timezone(owner.timezone, default_tz)
+    after_nudge = add_working_days(nudged, 2, zone, hours_of(owner))
+    period_over = datetime.combine(reminder.period_end, datetime.min.time(), tzinfo=zone)
+    return max(after_nudge, add_working_days(period_over.astimezone(UTC), 1, zone, hours_of(owner)))

@@ -1,0 +1,207 @@
+"""The outbox sender: delivers what the engine (and later the digests) decided to send.
+
+Each pass claims the oldest waiting message of each channel (at most one in flight per channel,
+across replicas), sends the claimed messages side by side, and records the outcome. After a
+message, its channel's next one waits `pace` seconds (Slack allows about one message per second
+per channel). A 429 waits for its Retry-After; a 5xx or a broken connection is retried with
+backoff. A message whose sender died mid-send (its lease ran out) is first looked up on the
+platform, so it is delivered once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, exists, or_, select, update
+
+from models import OutboxMessage
+from models.db import Database
+from models.tables import utcnow
+
+log = logging.getLogger("wwidw.outbox")
+OUTBOX = OutboxMessage.__table__
+MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A claimed message, detached from the database session."""
+
+    id: int
+    platform: str
+    workspace: str
+    channel: str
+    body: dict
+    created_at: datetime
+    unsure: bool  # an earlier attempt may have been delivered
+
+
+@dataclass(frozen=True)
+class Sent:
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    after: float | None  # seconds; None: back off by the number of attempts
+    error: str
+    unsure: bool = False  # the platform may have received it: look before sending again
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: str
+
+
+Result = Sent | Retry | Failed
+
+
+class Transport(Protocol):
+    def deliver(self, message: Envelope) -> Result: ...
+
+    def find(self, message: Envelope) -> str | None:
+        """The platform's reference of an earlier delivery of `message`, or None if there was none."""
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        db: Database,
+        transports: dict[str, Transport],
+        batch: int = 200,
+        lease: float = 120.0,
+        pace: float = 1.0,
+        workers: int = 32,
+    ):
+        self.db = db
+        self.transports = transports
+        self.batch = batch
+        self.lease = timedelta(seconds=lease)
+        self.pace = timedelta(seconds=pace)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One pass; returns how many messages it handled. `now` is injected by tests; without it
+        the outcome is recorded at the real time the sends finished."""
+        claimed = self.claim(now or utcnow())
+        if claimed:
+            results = list(self.pool.map(self.attempt, claimed))
+            self.record(claimed, results, now or utcnow())
+        return len(claimed)
+
+    def drain(self, now: datetime | None = None, passes: int = 10_000) -> int:
+        total = 0
+        for _ in range(passes):
+            done = self.run_once(now)
+            if not done:
+                break
+            total += done
+        return total
+
+    # --- claiming ------------------------------------------------------------------------------
+
+    def claim(self, now: datetime) -> list[Envelope]:
+        earlier = OUTBOX.alias("earlier")
+        is_head = ~exists().where(
+            earlier.c.channel == OUTBOX.c.channel,
+            earlier.c.id < OUTBOX.c.id,
+            earlier.c.status.in_(("pending", "sending")),
+        )
+        ready = or_(
+            and_(OUTBOX.c.status == "pending", OUTBOX.c.not_before <= now),
+            and_(OUTBOX.c.status == "sending", OUTBOX.c.lease_until < now),
+        )
+        query = (
+            select(OUTBOX)
+            .where(ready, is_head, OUTBOX.c.platform.in_(list(self.transports)))
+            .order_by(OUTBOX.c.not_before, OUTBOX.c.id)
+            .limit(self.batch)
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True, of=OUTBOX)
+        with self.db.transaction() as s:
+            rows = list(s.connection().execute(query).mappings())
+            if not rows:
+                return []
+            s.connection().execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([r["id"] for r in rows]))
+                .values(status="sending", lease_until=now + self.lease, attempts=OUTBOX.c.attempts + 1)
+            )
+        return [
+            Envelope(
+                id=r["id"],
+                platform=r["platform"],
+                workspace=r["workspace"],
+                channel=r["channel"],
+                body=r["body"],
+                created_at=r["created_at"],
+                unsure=r["status"] == "sending",
+            )
+            for r in rows
+        ]
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def attempt(self, message: Envelope) -> Result:
+        transport = self.transports[message.platform]
+        try:
+            if message.unsure:
+                ref = transport.find(message)
+                if ref is not None:
+                    return Sent(ref)
+            return transport.deliver(message)
+        except Exception as e:  # a transport bug must not stop the other messages
+            log.exception("delivering outbox message %s failed", message.id)
+            return Retry(None, e.__class__.__name__, unsure=True)
+
+    # --- recording -----------------------------------------------------------------------------
+
+    def record(self, claimed: list[Envelope], results: list[Result], now: datetime) -> None:
+        with self.db.transaction() as s:
+            conn = s.connection()
+            attempts = dict(
+                conn.execute(select(OUTBOX.c.id, OUTBOX.c.attempts).where(OUTBOX.c.id.in_([m.id for m in claimed])))
+                .tuples()
+                .all()
+            )
+            mine = and_(OUTBOX.c.status == "sending")
+            for message, result in zip(claimed, results, strict=True):
+                row = update(OUTBOX).where(OUTBOX.c.id == message.id, mine)
+                if isinstance(result, Sent):
+                    conn.execute(row.values(status="sent", sent_at=now, external_ref=result.ref, error=None))
+                    conn.execute(
+                        update(OUTBOX)
+                        .where(
+                            OUTBOX.c.channel == message.channel,
+                            OUTBOX.c.status == "pending",
+                            OUTBOX.c.not_before < now + self.pace,
+                        )
+                        .values(not_before=now + self.pace)
+                    )
+                    continue
+                tries = attempts.get(message.id, 1)
+                if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
+                    log.warning("outbox message %s failed: %s", message.id, result.error)
+                    conn.execute(row.values(status="failed", error=result.error[:200], lease_until=None))
+                    continue
+                wait = timedelta(seconds=result.after if result.after is not None else backoff(tries))
+                if result.unsure:
+                    conn.execute(row.values(lease_until=now + wait, error=result.error[:200]))
+                else:
+                    conn.execute(
+                        row.values(status="pending", not_before=now + wait, lease_until=None, error=result.error[:200])
+                    )
+
+
+def backoff(attempts: int) -> float:
+    """2, 4, 8 … seconds, at most ten minutes, with jitter so replicas do not retry in step."""
+    return min(600.0, 2.0**attempts) * random.uniform(0.8, 1.2)

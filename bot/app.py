@@ -31,7 +31,9 @@ class Core:
         self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, core: Core | None = None, with_reminders: bool = False) -> Starlette:
+    """The app; `with_reminders` also runs the reminder engine and outbox sender in-process
+    (what `wwidw serve` does; tests drive them with their own clock instead)."""
     from handlers.web.routes import web_routes
 
     core = core or Core(settings or Settings())
@@ -52,7 +54,15 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> St
 
     @asynccontextmanager
     async def lifespan(app):
+        reminders = None
+        if with_reminders:
+            from reminders.runner import Reminders
+
+            reminders = Reminders(core.settings, core.db)
+            reminders.start()
         yield
+        if reminders is not None:
+            reminders.stop()
         core.db.dispose()
 
     async def database_unavailable(request: Request, exc: OperationalError):

@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="upgrade the database and run the bot (web chat, Slack)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-reminders", action="store_true", help="leave reminders to a separate `wwidw worker`")
+
+    commands.add_parser("worker", help="run only the reminder engine and outbox sender")
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -33,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
     if args.command == "serve":
-        return serve_command(settings, args.host, args.port)
+        return serve_command(settings, args.host, args.port, not args.no_reminders)
+    if args.command == "worker":
+        return worker_command(settings)
     if args.command == "db":
         from models.db import Database
 
@@ -43,7 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
 
 
-def serve_command(settings: Settings, host: str, port: int) -> int:
+def worker_command(settings: Settings) -> int:
+    from models.db import Database
+    from reminders.runner import Reminders
+
+    db = Database(settings.database_url)
+    db.upgrade()
+    logging.getLogger("wwidw").info("reminder worker started")
+    reminders = Reminders(settings, db, blocking=True)
+    try:
+        reminders.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
     import uvicorn
 
     from bot.app import Core, create_app
@@ -51,7 +71,9 @@ def serve_command(settings: Settings, host: str, port: int) -> int:
     core = Core(settings)
     core.db.upgrade()
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
-    uvicorn.run(create_app(core=core), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(
+        create_app(core=core, with_reminders=with_reminders), host=host, port=port, log_level="info", access_log=False
+    )
     return 0
 
 

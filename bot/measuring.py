@@ -130,8 +130,30 @@ class Measuring:
 
     def ask_value(self, reminder: Reminder) -> None:
         self.run.conv.reminder_id = reminder.id
-        reply = self.say("monitor.type_value", kind="question", **self.names(reminder))
+        reply = self.say("monitor.type_value", kind="value", **self.names(reminder))
         reply.input = "number"
+        reply.reminder_id = reminder.id
+        reply.title = self.t("monitor.reminder_title")
+
+    def submit(self, reminder_id: int, text: str, note: str | None, confirmed: float | None) -> dict:
+        """A value entered in a form (a Slack modal). Returns problems by field: "value" for a
+        value that cannot be stored, "confirm" (with "confirm_value") for one to confirm first."""
+        reminder = self.reminder(reminder_id)
+        if reminder is None:
+            return {"value": self.t("monitor.gone")}
+        try:
+            value, extra = parse_value(text, self.locale)
+        except Invalid as invalid:
+            return {"value": self.t(invalid.key, **invalid.params)}
+        ctx = self.ctx(reminder)
+        if confirmed != value:
+            doubt = implausible(ctx.ind, value, last_value(self.s, ctx.ind.id, before=reminder.period_start))
+            if doubt is not None:
+                params = {k: ctx.number(v, self.locale) for k, v in doubt.params.items()}
+                message = self.t(doubt.key, value=ctx.number(value, self.locale), **params)
+                return {"confirm": message, "confirm_value": value}
+        self.store(reminder, value, note or extra, confirmed=True)
+        return {}
 
     def later(self, reminder: Reminder) -> None:
         if reminder.status != "open":
@@ -442,4 +464,3 @@ def cost_line(session, iv: Intervention, indicators: list[Indicator], locale: st
             percent=format_number(round(spent / iv.budget * 100), locale),
         )
     return t(locale, "monitor.costs", spent=format_number(spent, locale))
-

@@ -39,6 +39,7 @@ class Reply:
     document: str | None = None  # an exported description (Markdown)
     step: int | None = None  # the step a form reply is about
     intervention_id: int | None = None
+    reminder_id: int | None = None  # a "value" reply asks for this reminder's value
 
 
 def reply_to_dict(reply: Reply) -> dict:

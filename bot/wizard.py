@@ -76,6 +76,15 @@ class Wizard:
                 # Two first turns of one person raced to create the conversation: go again.
         raise AssertionError("unreachable")
 
+    def measure(
+        self, person_id: int, reminder_id: int, text: str, note: str | None = None, confirmed: float | None = None
+    ) -> tuple[dict, Outcome]:
+        """A value entered in a form for a reminder: (problems by field, the turn's replies)."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            problems = Measuring(run, self.default_tz).submit(reminder_id, text, note, confirmed)
+            return problems, Outcome(run.replies, run.locale)
+
     def home(self, person_id: int) -> Outcome:
         """A person's overview: their descriptions with a way back into each (e.g. Slack's App Home)."""
         with self.db.transaction() as session:

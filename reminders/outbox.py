@@ -169,9 +169,9 @@ class OutboxSender:
         with self.db.transaction() as s:
             conn = s.connection()
             attempts = dict(
-                conn.execute(select(OUTBOX.c.id, OUTBOX.c.attempts).where(OUTBOX.c.id.in_([m.id for m in claimed])))
-                .tuples()
-                .all()
+                conn.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.attempts).where(OUTBOX.c.id.in_([m.id for m in claimed]))
+                ).all()
             )
             mine = and_(OUTBOX.c.status == "sending")
             for message, result in zip(claimed, results, strict=True):

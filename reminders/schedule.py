@@ -157,17 +157,21 @@ def timezone(name: str | None, fallback: str = "Europe/Amsterdam") -> ZoneInfo:
 
 
 def next_working_moment(local: datetime, hours: WorkingHours) -> datetime:
-    """`local` itself when it lies within working hours, else the start of the next working
-    period. Times are wall-clock times in `local`'s zone, so a daylight-saving change keeps 09:00
-    at 09:00."""
+    """`local` itself when it lies within working hours, else the next working moment: on a
+    later day at the same time if that time is within working hours (a Saturday 09:00 reminder
+    comes Monday 09:00), else when work starts. Wall-clock times in `local`'s zone, so a
+    daylight-saving change keeps 09:00 at 09:00."""
     day, clock = local.date(), local.timetz().replace(tzinfo=None)
-    for _ in range(8):
+    later = clock if hours.start <= clock < hours.end else hours.start
+    for n in range(8):
         if day.isoweekday() in hours.days:
+            if n > 0:
+                return datetime.combine(day, later, tzinfo=local.tzinfo)
             if clock < hours.start:
                 return datetime.combine(day, hours.start, tzinfo=local.tzinfo)
             if clock < hours.end:
-                return datetime.combine(day, clock, tzinfo=local.tzinfo)
-        day, clock = day + timedelta(days=1), time(0, 0)
+                return local
+        day += timedelta(days=1)
     return local
 
 

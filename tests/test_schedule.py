@@ -23,10 +23,10 @@ def test_monthly_on_the_31st_falls_on_each_months_last_day():
     s = Schedule.build("monthly", date(2027, 1, 1), AMS, day=31, at="10:00")
     days = [s.due_day(s.period(i)) for i in range(12)]
     assert [d.day for d in days] == [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    # 31 July 2027 is a Saturday: the reminder waits for Monday morning, still for July.
+    # 31 July 2027 is a Saturday: the reminder waits for Monday at the same time, still for July.
     july = s.period(6)
     assert (july.start, july.end) == (date(2027, 7, 1), date(2027, 7, 31))
-    assert local(s.due_at(july, HOURS)) == datetime(2027, 8, 2, 8, 0, tzinfo=timezone(AMS))
+    assert local(s.due_at(july, HOURS)) == datetime(2027, 8, 2, 10, 0, tzinfo=timezone(AMS))
 
 
 def test_leap_february_and_the_31st():

@@ -125,10 +125,15 @@ def build_bolt_app(core) -> App:
             view = blocks.modal(forms.form(person_id, iv_id, step))
         except FormError:
             return
+        open_view(client, trigger_id, view)
+
+    def open_view(client: WebClient, trigger_id: str, view: dict) -> bool:
         try:
             client.views_open(trigger_id=trigger_id, view=view)
+            return True
         except Exception as e:
             log.warning("views.open failed: %s", describe(e))
+            return False
 
     def turn(
         client: WebClient,
@@ -156,6 +161,13 @@ def build_bolt_app(core) -> App:
         if form is not None and trigger_id:
             open_form(client, trigger_id, person_id, form.intervention_id, form.step)
             replies = [r for r in replies if r.kind != "form"]
+        asked = next((r for r in replies if r.kind == "value"), None)
+        if (
+            asked is not None
+            and trigger_id
+            and open_view(client, trigger_id, blocks.measure_modal(asked, outcome.locale))
+        ):
+            replies = [r for r in replies if r.kind != "value"]
         post(client, channel, replies, outcome.locale)
         return outcome
 
@@ -202,7 +214,9 @@ def build_bolt_app(core) -> App:
         channel = (body.get("channel") or {}).get("id") or user_id
         outcome = turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
         message = body.get("message")
-        if outcome and not outcome.refused and message and body.get("container", {}).get("type") == "message":
+        keeps_buttons = value.startswith("rem:value:")  # the modal may be cancelled: the buttons stay useful
+        in_message = message and body.get("container", {}).get("type") == "message"
+        if outcome and not outcome.refused and in_message and not keeps_buttons:
             # The clicked message loses its buttons and says what was chosen.
             try:
                 client.chat_update(
@@ -280,6 +294,34 @@ def build_bolt_app(core) -> App:
             return ack(response_action="update", view=blocks.modal(form))
         ack(response_action="clear")
         turn(client, team_id, user_id, user_id, Turn(action="cmd:summary"))
+
+    @app.view(blocks.MEASURE_CALLBACK)
+    def on_measure(ack, body, view, client):
+        team_id = (body.get("team") or {}).get("id") or ""
+        user_id = body["user"]["id"]
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            reminder_id = int(meta["r"])
+            confirmed = float(meta["c"]) if meta.get("c") is not None else None
+        except (ValueError, KeyError, TypeError):
+            return ack()
+        values = blocks.submitted_values(view)
+        person_id = person_for(client, team_id, user_id)
+        problems, outcome = wizard.measure(
+            person_id, reminder_id, str(values.get("value") or ""), values.get("note"), confirmed
+        )
+        if "confirm" in problems:
+            prompt = Reply(
+                text=blocks.first_text(view), title=(view.get("title") or {}).get("text"), reminder_id=reminder_id
+            )
+            return ack(
+                response_action="update",
+                view=blocks.measure_modal(prompt, outcome.locale, problems["confirm"], problems["confirm_value"]),
+            )
+        if problems:
+            return ack(response_action="errors", errors={"value": blocks.cut(problems["value"], 150)})
+        ack(response_action="clear")
+        post(client, user_id, outcome.replies, outcome.locale)
 
     @app.error
     def on_error(error, body):

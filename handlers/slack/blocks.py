@@ -12,6 +12,7 @@ import json
 from bot.forms import OTHER, Form, FormField
 from bot.i18n import t
 from bot.replies import Choice, Reply
+from bot.values import editable_number
 
 SECTION_TEXT = 3000
 BUTTON_TEXT = 75
@@ -22,6 +23,7 @@ BUTTONS_AS_SELECT_ABOVE = 5
 INPUT_MAX = 3000
 ACTION = "wwidw"  # action_id prefix of every interactive element we send
 FORM_CALLBACK = "wwidw_form"
+MEASURE_CALLBACK = "wwidw_measure"
 
 
 def escape(text: str) -> str:
@@ -273,6 +275,48 @@ def field_blocks(f: FormField, locale: str) -> list[dict]:
     if f.value:
         element["initial_value"] = f.value
     return [{**base, "element": element}]
+
+
+def measure_modal(prompt: Reply, locale: str, confirm: str | None = None, confirm_value: float | None = None) -> dict:
+    """A modal to enter one reminder's value and a note; `confirm` asks to confirm an unlikely value."""
+    blocks = mrkdwn_section(escape(prompt.text))
+    if confirm:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": cut(escape(f"{confirm} {t(locale, 'slack.confirm_again')}"), 3000)}
+                ],
+            }
+        )
+    value_input = {"type": "plain_text_input", "action_id": "v", "max_length": 60}
+    if confirm_value is not None:
+        value_input["initial_value"] = editable_number(confirm_value, locale)
+    blocks += [
+        {"type": "input", "block_id": "value", "label": plain(t(locale, "slack.value_label")), "element": value_input},
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": True,
+            "label": plain(t(locale, "slack.note_label")),
+            "element": {"type": "plain_text_input", "action_id": "v", "multiline": True, "max_length": 1000},
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MEASURE_CALLBACK,
+        "private_metadata": json.dumps({"r": prompt.reminder_id, "c": confirm_value}),
+        "title": plain(cut(prompt.title or t(locale, "monitor.reminder_title"), 24), 24),
+        "submit": plain(t(locale, "button.save_done"), 24),
+        "close": plain(t(locale, "button.cancel"), 24),
+        "blocks": blocks,
+    }
+
+
+def first_text(view: dict) -> str:
+    """The text of a modal's first section (the question), unescaped, to show it again."""
+    text = next((b["text"]["text"] for b in view.get("blocks") or [] if b.get("type") == "section"), "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def submitted_values(view: dict) -> dict:

@@ -27,15 +27,20 @@ class Call:
 
 
 class FakeSlack:
-    def __init__(self, token: str = TOKEN, users: dict | None = None, listener=None):
+    def __init__(self, token: str = TOKEN, users: dict | None = None, listener=None, per_channel: float | None = None):
         self.token = token
+        # Slack's chat.postMessage allows about one message per second per channel; with
+        # `per_channel` set (seconds), a faster message gets 429 with Retry-After, like Slack.
+        self.per_channel = per_channel
+        self.last_post: dict[str, float] = {}
+        self.history: dict[str, list[dict]] = {}  # channel -> messages posted there
         self.listener = listener  # called with each recorded Call (benchmarks watch replies this way)
         self.users = users or {}
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._seq = itertools.count(1)
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._cond = threading.Condition()
         fake = self
 
@@ -100,6 +105,16 @@ class FakeSlack:
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
             self.check_limits(method, args)
+            if method == "chat.postMessage" and self.per_channel:
+                channel, moment = self.dm_of(str(args.get("channel"))), time.monotonic()
+                if moment - self.last_post.get(channel, -1e9) < self.per_channel:
+                    self.calls.append(Call(next(self._seq), method + ":ratelimited", args))
+                    return (
+                        429,
+                        {"Retry-After": str(max(1, round(self.per_channel)))},
+                        {"ok": False, "error": "ratelimited"},
+                    )
+                self.last_post[channel] = moment
             result = self.result(method, args)
             call = Call(next(self._seq), method, args, result)
             self.calls.append(call)
@@ -119,8 +134,24 @@ class FakeSlack:
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
             }
-        if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+        if method == "chat.postMessage":
+            ts = self.new_ts()
+            message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks")}
+            if args.get("metadata"):
+                metadata = args["metadata"]
+                message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            self.history.setdefault(self.dm_of(str(args.get("channel"))), []).append(message)
+            return {"ok": True, "channel": self.dm_of(str(args.get("channel"))), "ts": ts, "message": message}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": self.dm_of(str(args.get("users")))}}
+        if method == "conversations.history":
+            oldest = float(args.get("oldest") or 0)
+            found = [m for m in self.history.get(str(args.get("channel")), []) if float(m["ts"]) > oldest]
+            if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+                found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+            return {"ok": True, "messages": list(reversed(found))[: int(args.get("limit") or 100)], "has_more": False}
+        if method == "chat.update":
+            ts = args.get("ts") or self.new_ts()
             return {
                 "ok": True,
                 "channel": args.get("channel"),
@@ -140,6 +171,20 @@ class FakeSlack:
             }
             return {"ok": True, "user": info}
         return {"ok": True}
+
+    def new_ts(self) -> str:
+        """Slack's message ids are times: unique, increasing, comparable with `oldest`."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    @staticmethod
+    def dm_of(channel: str) -> str:
+        """Posting to a user id lands in the bot's DM with them, "D" + the user id here."""
+        return "D" + channel if channel[:1] in ("U", "W") else channel
+
+    def posts(self, after: int = 0) -> list[Call]:
+        """Delivered messages (not the rate-limited or failed attempts)."""
+        return self.of("chat.postMessage", after=after)
 
     def check_limits(self, method: str, args: dict) -> None:
         blocks = args.get("blocks") or (args.get("view") or {}).get("blocks") or []

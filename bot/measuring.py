@@ -25,6 +25,7 @@ from bot.monitor import (
     parse_value,
     period_label,
     record,
+    reference,
     reminder_reply,
     schedule_of,
 )
@@ -147,7 +148,7 @@ class Measuring:
             return {"value": self.t(invalid.key, **invalid.params)}
         ctx = self.ctx(reminder)
         if confirmed != value:
-            doubt = implausible(ctx.ind, value, last_value(self.s, ctx.ind.id, before=reminder.period_start))
+            doubt = implausible(ctx.ind, value, reference(self.s, ctx.ind, reminder.period_start))
             if doubt is not None:
                 params = {k: ctx.number(v, self.locale) for k, v in doubt.params.items()}
                 message = self.t(doubt.key, value=ctx.number(value, self.locale), **params)
@@ -205,7 +206,7 @@ class Measuring:
     def store(self, reminder: Reminder, value: float, note: str | None, confirmed: bool) -> None:
         ctx = self.ctx(reminder)
         if not confirmed:
-            doubt = implausible(ctx.ind, value, last_value(self.s, ctx.ind.id, before=reminder.period_start))
+            doubt = implausible(ctx.ind, value, reference(self.s, ctx.ind, reminder.period_start))
             if doubt is not None:
                 return self.confirm(reminder, ctx, value, note, doubt)
         period = Period(reminder.period_start, reminder.period_end)

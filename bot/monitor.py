@@ -210,7 +210,13 @@ def last_value(session: Session, indicator_id: int, before: date | None = None) 
     return session.exec(query.order_by(Measurement.period_start.desc()).limit(1)).first()
 
 
-def implausible(ind: Indicator, value: float, last: Measurement | None) -> Invalid | None:
+def reference(session: Session, ind: Indicator, before: date) -> float | None:
+    """What a new value is compared with: the last measured value, else the baseline."""
+    last = last_value(session, ind.id, before=before)
+    return last.value if last is not None else ind.baseline
+
+
+def implausible(ind: Indicator, value: float, last: float | None) -> Invalid | None:
     """Why a value looks wrong for its indicator, or None. It may still be right: people confirm."""
     unit = (ind.unit or "").casefold()
     if value < 0 and unit in ("aantal", "count", "euro", "procent", "percent", "cijfer"):
@@ -219,10 +225,10 @@ def implausible(ind: Indicator, value: float, last: Measurement | None) -> Inval
         return Invalid("monitor.implausible.percent")
     if unit == "cijfer" and not 1 <= value <= 10:
         return Invalid("monitor.implausible.score")
-    if last is not None and last.value:
-        ratio = value / last.value
+    if last:
+        ratio = value / last
         if ratio > JUMP or 0 <= ratio < 1 / JUMP:
-            return Invalid("monitor.implausible.jump", last=last.value)
+            return Invalid("monitor.implausible.jump", last=last)
     return None
 
 

@@ -102,7 +102,8 @@ class SlackUser:
         return self.fake.wait_for("chat.postMessage", after=before, channel=self.dm)[-1].args
 
     def _message_with(self, predicate):
-        for call in reversed(self.fake.of("chat.postMessage", channel=self.dm)):
+        mine = [c for c in self.fake.of("chat.postMessage") if c.args.get("channel") in (self.dm, self.user)]
+        for call in reversed(mine):
             for block in call.args.get("blocks") or []:
                 for element in block.get("elements") or []:
                     if predicate(element):
@@ -113,12 +114,12 @@ class SlackUser:
         call, block, element = self._message_with(lambda e: e.get("type") == "button" and e["text"]["text"] == label)
         return self._act(call, block, element, wait)
 
-    def pick(self, label: str) -> dict:
+    def pick(self, label: str, wait: bool = True) -> dict | None:
         call, block, element = self._message_with(
             lambda e: e.get("type") == "static_select" and any(o["text"]["text"] == label for o in e["options"])
         )
         selected = next(o for o in element["options"] if o["text"]["text"] == label)
-        return self._act(call, block, {**element, "selected_option": selected})
+        return self._act(call, block, {**element, "selected_option": selected}, wait)
 
     def pick_many(self, labels: list[str]) -> dict:
         call, block, element = self._message_with(lambda e: e.get("type") == "multi_static_select")

@@ -1,0 +1,178 @@
+"""Reminders in Slack, end to end: the engine sends, the person answers in the DM (typed, with the
+buttons or in the modal), and the value becomes a measurement."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.monitor import MONTH_NAMES
+from handlers.slack.delivery import SlackTransport
+from models import Measurement, Reminder
+from reminders.engine import Engine
+from reminders.outbox import OutboxSender
+from reminders.schedule import timezone
+from tests.fakes.slack_api import TOKEN
+from tests.monitoring import published, slack_person
+from tests.slack_driver import texts
+
+AMS = timezone("Europe/Amsterdam")
+MAANDEN = MONTH_NAMES["nl"]
+DUE = datetime(2027, 1, 29, 9, 0, tzinfo=AMS)
+
+
+@pytest.fixture
+def reminded(db, slack, fake_slack):
+    """Anna, with a published description whose indicator has just been reminded (January)."""
+    anna = slack.user("U1")
+    anna.say("hallo")
+    person_id = slack_person(db, "U1", "Anna Jansen")
+    iv_id, (ind_id,) = published(
+        db, person_id, [{"remind_day": 29, "baseline": 10, "target": 30, "name": "Deelnemers tuindag"}]
+    )
+    engine = Engine(db)
+    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2)
+    engine.run(DUE)
+    sender.drain(DUE)
+    yield anna, engine, sender, ind_id
+    sender.close()
+
+
+def values(db, ind_id: int) -> list[tuple[date, float | None, str | None]]:
+    with db.transaction() as s:
+        rows = s.exec(
+            select(Measurement)
+            .where(Measurement.indicator_id == ind_id, Measurement.replaced_at.is_(None))
+            .order_by(Measurement.period_start)
+        )
+        return [(m.period_start, m.value, m.note) for m in rows]
+
+
+def test_a_typed_number_answers_the_reminder(db, reminded):
+    anna, _, _, ind_id = reminded
+    reply = anna.say("12 na de kerstvakantie")
+    assert "Genoteerd: 12 voor Deelnemers tuindag over januari 2027" in texts(reply)
+    assert "10 → 12 (januari 2027) → doel 30" in texts(reply)
+    assert values(db, ind_id) == [(date(2027, 1, 1), 12.0, "na de kerstvakantie")]
+    # The next number is a wizard answer again (or the menu), not a second measurement.
+    anna.say("13")
+    assert values(db, ind_id) == [(date(2027, 1, 1), 12.0, "na de kerstvakantie")]
+
+
+def test_an_implausible_value_is_confirmed_before_it_is_stored(db, reminded):
+    anna, _, _, ind_id = reminded
+    reply = anna.say("45")
+    assert "grote sprong" in texts(reply) and "(10)" in texts(reply)
+    assert values(db, ind_id) == []
+    reply = anna.click("Ja, 45 klopt")
+    assert "Genoteerd: 45" in texts(reply)
+    assert values(db, ind_id) == [(date(2027, 1, 1), 45.0, None)]
+
+
+def test_the_value_modal_stores_the_value_and_note(db, reminded, fake_slack):
+    anna, _, _, ind_id = reminded
+    anna.click("Waarde invullen", wait=False)
+    view = fake_slack.wait_for("views.open")[-1].args["view"]
+    assert view["callback_id"] == "wwidw_measure" and "januari 2027" in texts(view)
+    response = anna.submit(view, {"value": "veel", "note": ""})
+    assert response.json()["response_action"] == "errors"
+    response = anna.submit(view, {"value": "-3"})
+    assert response.json()["response_action"] == "update"  # negative: confirm first
+    confirm = response.json()["view"]
+    assert "negatief" in texts(confirm) and json.loads(confirm["private_metadata"])["c"] == -3
+    before = fake_slack.last_seq
+    response = anna.submit(confirm, {"value": "14", "note": "Regen, minder mensen"})
+    assert response.json() == {"response_action": "clear"}
+    assert "Genoteerd: 14" in texts(fake_slack.wait_for("chat.postMessage", after=before)[-1].args)
+    assert values(db, ind_id) == [(date(2027, 1, 1), 14.0, "Regen, minder mensen")]
+    # An edit keeps the history.
+    anna.click("Waarde invullen", wait=False)
+    view = fake_slack.wait_for("views.open", count=2)[-1].args["view"]
+    anna.submit(view, {"value": "15"})
+    assert values(db, ind_id) == [(date(2027, 1, 1), 15.0, None)]
+    with db.transaction() as s:
+        assert len(s.exec(select(Measurement)).all()) == 2
+
+
+def test_later_snoozes_until_the_next_working_morning(db, reminded, fake_slack):
+    anna, engine, sender, _ = reminded
+    reply = anna.click("Later")
+    assert "Goed, ik herinner je er" in texts(reply)
+    with db.transaction() as s:
+        reminder = s.exec(select(Reminder)).one()
+        assert reminder.snoozed
+        morning = reminder.follow_up_at.astimezone(AMS)
+    assert morning.hour == 8 and morning.isoweekday() <= 5
+    before = fake_slack.last_seq
+    engine.run(morning - timedelta(minutes=1))
+    sender.drain(morning - timedelta(minutes=1))
+    assert fake_slack.posts(after=before) == []
+    engine.run(morning)
+    sender.drain(morning)
+    (again,) = fake_slack.posts(after=before)
+    assert "Tijd voor een meting" in texts(again.args)
+
+
+def test_no_measurement_and_skip(db, reminded, fake_slack):
+    anna, engine, sender, ind_id = reminded
+    reply = anna.click("Geen meting deze periode")
+    assert "geen meting voor Deelnemers tuindag over januari 2027" in texts(reply)
+    assert values(db, ind_id) == [(date(2027, 1, 1), None, None)]
+    # The same button again changes nothing.
+    reply = anna.click("Geen meting deze periode")
+    assert "al afgehandeld" in texts(reply)
+    with db.transaction() as s:
+        assert s.exec(select(Reminder)).one().follow_up_at is None  # no nudge for an answered period
+
+
+def test_a_past_period_filled_in_later(db, reminded, fake_slack):
+    anna, _, _, _ = reminded
+    with db.transaction() as s:
+        person_id = s.exec(select(Reminder)).one().person_id
+    # A project that started a while ago (the periods on offer count back from today).
+    _, (ind_id,) = published(
+        db, person_id, [{"name": "Overlastmeldingen"}], title="Buurtbeheer", start_date=date(2020, 1, 1)
+    )
+    reply = anna.say("meting")
+    assert "Voor welke indicator" in texts(reply)
+    reply = anna.click("Overlastmeldingen · Buurtbeheer")
+    assert "Over welke periode" in texts(reply)
+    last_month = date.today().replace(day=1) - timedelta(days=1)
+    label = f"{MAANDEN[last_month.month - 1]} {last_month.year}"
+    before = fake_slack.last_seq
+    anna.pick(label, wait=False)  # in Slack the value is asked in a modal
+    view = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
+    assert f"Typ de waarde van Overlastmeldingen over {label}" in texts(view)
+    assert anna.submit(view, {"value": "11"}).json() == {"response_action": "clear"}
+    assert values(db, ind_id) == [(last_month.replace(day=1), 11.0, None)]
+    reply = anna.say("meting")
+    anna.click("Overlastmeldingen · Buurtbeheer")
+    assert f"{label} ✓" in json.dumps(anna.reply(0), ensure_ascii=False)
+
+
+def test_someone_else_cannot_answer_a_reminder(db, reminded, slack):
+    _, _, _, ind_id = reminded
+    bram = slack.user("U2")
+    bram.say("hallo")
+    with db.transaction() as s:
+        reminder_id = s.exec(select(Reminder)).one().id
+    bram_turn = bram.sender.interaction  # a forged click on Anna's reminder, by Bram
+    response = bram_turn(
+        {
+            "type": "block_actions",
+            "user": {"id": "U2", "team_id": "T1"},
+            "team": {"id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": "trigger.forged",
+            "channel": {"id": "DU2"},
+            "container": {"type": "message", "message_ts": "1.0", "channel_id": "DU2"},
+            "actions": [
+                {"type": "button", "action_id": "wwidw:b0", "block_id": "b", "value": f"rem:none:{reminder_id}"}
+            ],
+        }
+    )
+    assert response.status_code == 200
+    assert values(db, ind_id) == []

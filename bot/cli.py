@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--format", choices=["json", "md"], default="md")
     export.add_argument("--locale", choices=["nl", "en"], default=None)
 
+    measurements = commands.add_parser("export-measurements", help="export measurements as CSV")
+    measurements.add_argument("--intervention", type=int, default=None, help="one description (default: all)")
+    measurements.add_argument("--history", action="store_true", help="also the values that were later changed")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -45,7 +49,48 @@ def main(argv: list[str] | None = None) -> int:
         Database(settings.database_url).upgrade()
         print("database is up to date")
         return 0
+    if args.command == "export-measurements":
+        return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
+
+
+def export_measurements(settings: Settings, intervention_id: int | None, history: bool) -> int:
+    import csv
+
+    from models import Indicator, Intervention, Measurement, Organisation, Person
+    from models.db import Database
+
+    db = Database(settings.database_url)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        [
+            "intervention_id", "intervention", "organisation", "indicator_id", "indicator", "kind", "unit",
+            "baseline", "target", "period_start", "period_end", "value", "note", "entered_by", "entered_at", "current",
+        ]
+    )  # fmt: skip
+    with db.transaction() as session:
+        query = (
+            select(Measurement, Indicator, Intervention, Organisation, Person)
+            .join(Indicator, Indicator.id == Measurement.indicator_id)
+            .join(Intervention, Intervention.id == Indicator.intervention_id)
+            .join(Organisation, Organisation.id == Intervention.organisation_id)
+            .join(Person, Person.id == Measurement.entered_by)
+            .order_by(Intervention.id, Indicator.position, Measurement.period_start, Measurement.id)
+        )
+        if intervention_id is not None:
+            query = query.where(Intervention.id == intervention_id)
+        if not history:
+            query = query.where(Measurement.replaced_at.is_(None))
+        for m, ind, iv, org, person in session.exec(query):
+            writer.writerow(
+                [
+                    iv.id, iv.title, org.name, ind.id, ind.name, ind.kind, ind.unit, ind.baseline, ind.target,
+                    m.period_start.isoformat(), m.period_end.isoformat(), "" if m.value is None else m.value,
+                    m.note or "", person.display_name, m.entered_at.isoformat(),
+                    "yes" if m.replaced_at is None else "no",
+                ]
+            )  # fmt: skip
+    return 0
 
 
 def worker_command(settings: Settings) -> int:

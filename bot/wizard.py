@@ -85,6 +85,15 @@ class Wizard:
             problems = Measuring(run, self.default_tz).submit(reminder_id, text, note, confirmed)
             return problems, Outcome(run.replies, run.locale)
 
+    def chart(self, person_id: int, intervention_id: int) -> bytes | None:
+        """The progress chart of a description the person may see, as PNG."""
+        from bot.charts import progress_png
+
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            iv = Measuring(run, self.default_tz).visible_intervention(str(intervention_id))
+            return progress_png(session, iv, run.locale) if iv is not None else None
+
     def home(self, person_id: int) -> Outcome:
         """A person's overview: their descriptions with a way back into each (e.g. Slack's App Home)."""
         with self.db.transaction() as session:

@@ -27,7 +27,9 @@ DUE = datetime(2027, 1, 29, 9, 0, tzinfo=timezone("Europe/Amsterdam"))
 def many_due(db, people: int, each: int) -> None:
     for n in range(people):
         person_id = slack_person(db, f"U{n:05d}")
-        published(db, person_id, [{"name": f"Indicator {i}", "remind_day": 29} for i in range(each)], title=f"Project {n}")
+        published(
+            db, person_id, [{"name": f"Indicator {i}", "remind_day": 29} for i in range(each)], title=f"Project {n}"
+        )
 
 
 def replica(db_url: str, slack: FakeSlack, start: datetime = DUE) -> subprocess.Popen:

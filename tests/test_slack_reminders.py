@@ -176,3 +176,28 @@ def test_someone_else_cannot_answer_a_reminder(db, reminded, slack):
     )
     assert response.status_code == 200
     assert values(db, ind_id) == []
+
+
+def test_progress_with_a_chart_and_the_csv_export(db, reminded, slack, fake_slack, capsys, monkeypatch):
+    anna, _, _, ind_id = reminded
+    anna.say("12")
+    before = fake_slack.last_seq
+    reply = anna.say("voortgang")
+    assert "Voortgang · Buurtmoestuin Kruiskamp" in texts(reply)
+    assert "Deelnemers tuindag: 10 → 12 (januari 2027) → doel 30 · 10% van de weg naar het doel" in texts(reply)
+    fake_slack.wait_for("files.completeUploadExternal", after=before)
+    (png,) = fake_slack.uploads.values()
+    assert png.startswith(b"\x89PNG")
+    # Someone outside the organisation gets no progress of a private description.
+    with db.transaction() as s:
+        iv_id = s.exec(select(Reminder)).one().indicator_id
+    stranger = slack.user("U9", team="T9")
+    assert "Ik vind geen beschrijving" in texts(stranger.say(f"voortgang {iv_id}"))
+
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    assert main(["export-measurements"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("intervention_id,intervention,organisation,indicator_id")
+    assert len(lines) == 2 and ",2027-01-01,2027-01-31,12.0," in lines[1]

@@ -40,6 +40,12 @@ SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "summary": "overzicht",
     "publiceer": "publiceer",
     "publish": "publiceer",
+    "meting": "meting",
+    "measure": "meting",
+    "voortgang": "voortgang",
+    "progress": "voortgang",
+    "werktijden": "werktijden",
+    "hours": "werktijden",
 }
 
 
@@ -169,7 +175,23 @@ def build_bolt_app(core) -> App:
         ):
             replies = [r for r in replies if r.kind != "value"]
         post(client, channel, replies, outcome.locale)
+        for reply in replies:
+            if reply.input == "chart" and reply.intervention_id:
+                upload_chart(client, channel, person_id, reply)
         return outcome
+
+    def upload_chart(client: WebClient, channel: str, person_id: int, reply: Reply) -> None:
+        png = wizard.chart(person_id, reply.intervention_id)
+        if png is None:
+            return
+        try:
+            if channel[:1] in ("U", "W"):
+                channel = client.conversations_open(users=channel)["channel"]["id"]
+            client.files_upload_v2(
+                channel=channel, content=png, filename=f"voortgang-{reply.intervention_id}.png", title=reply.title
+            )
+        except Exception as e:
+            log.warning("chart upload failed: %s", describe(e))
 
     # --- listeners ---------------------------------------------------------------------
 
@@ -269,7 +291,7 @@ def build_bolt_app(core) -> App:
             person = find_person(s, "slack", team_id, user_id)
             locale = (person.locale if person else None) or settings.wwidw_locale
         ack() if in_dm else ack(text=t(locale, "slack.dm_notice"))
-        turn(client, team_id, user_id, user_id, Turn(text=SUBCOMMANDS[sub]))
+        turn(client, team_id, user_id, user_id, Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip()))
 
     @app.view(blocks.FORM_CALLBACK)
     def on_form(ack, body, view, client):

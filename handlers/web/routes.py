@@ -15,7 +15,7 @@ from sqlalchemy import or_
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import definition, store
@@ -258,8 +258,19 @@ def web_routes(core) -> list[Route]:
             errors=errors,
         )
 
+    async def chart(request: Request):
+        person, _ = await run_in_threadpool(reader, request)
+        ref = request.path_params["ref"]
+        if person is None or not ref.endswith(".png") or not is_number(ref[:-4]):
+            return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
+        png = await run_in_threadpool(wizard.chart, person.id, int(ref[:-4]))
+        if png is None:
+            return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     return [
         Route("/", home),
+        Route("/voortgang/{ref}", chart),
         Route("/start", start, methods=["POST"]),
         Route("/say", say, methods=["POST"]),
         Route("/beschrijvingen", descriptions),

@@ -34,6 +34,7 @@ class FakeSlack:
         self.per_channel = per_channel
         self.last_post: dict[str, float] = {}
         self.history: dict[str, list[dict]] = {}  # channel -> messages posted there
+        self.uploads: dict[str, bytes] = {}  # file id -> the uploaded bytes
         self.listener = listener  # called with each recorded Call (benchmarks watch replies this way)
         self.users = users or {}
         self.calls: list[Call] = []
@@ -60,6 +61,13 @@ class FakeSlack:
                 url = urlsplit(self.path)
                 method = url.path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
+                if "/upload/" in url.path:  # the file upload URL handed out by files.getUploadURLExternal
+                    fake.uploads[method] = self.rfile.read(length)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
                 raw = self.rfile.read(length).decode() if length else ""
                 args = dict(parse_qsl(url.query))
                 if "json" in (self.headers.get("Content-Type") or ""):
@@ -142,6 +150,13 @@ class FakeSlack:
                 message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
             self.history.setdefault(self.dm_of(str(args.get("channel"))), []).append(message)
             return {"ok": True, "channel": self.dm_of(str(args.get("channel"))), "ts": ts, "message": message}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.uploads) + 1:06d}"
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": self.dm_of(str(args.get("users")))}}
         if method == "conversations.history":

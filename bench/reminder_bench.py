@@ -1,0 +1,197 @@
+"""Reminder benchmark: 10,000 indicators of 2,000 people all due at once.
+
+The engine and the outbox sender run in this process, as in `wwidw worker`; the fake Slack Web
+API runs in another process and, like Slack, allows one message per second per channel (429 with
+Retry-After otherwise). Printed: the wall time until every reminder has arrived against the floor
+the rate limit allows (each DM gets five messages: four seconds), the CPU milliseconds this
+process spent per reminder, and how many reminders arrived twice or not at all.
+
+    python -m bench.reminder_bench [--people 2000] [--each 5] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import queue
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import date, timedelta
+
+from sqlalchemy import create_engine, func, insert, select, text
+
+from handlers.slack.delivery import SlackTransport
+from models import Identity, Indicator, Intervention, Organisation, OutboxMessage, Person
+from models.db import Database
+from models.tables import utcnow
+from reminders.engine import Engine
+from reminders.outbox import OutboxSender
+from tests.fakes.slack_api import TOKEN, FakeSlack
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
+    """The fake Web API in its own process; reports each delivered outbox id (or "429")."""
+
+    def listener(call):
+        if call.method == "chat.postMessage":
+            arrivals.put(call.args["metadata"]["event_payload"]["outbox_id"])
+
+    fake = FakeSlack(listener=listener, per_channel=1.0)
+    original = fake.answer
+
+    def answer(method, args, authorization):
+        status, headers, body = original(method, args, authorization)
+        if status == 429:
+            arrivals.put("429")
+        return status, headers, body
+
+    fake.answer = answer
+    urls.put(fake.url)
+    threading.Event().wait()
+
+
+def fill(db: Database, people: int, each: int) -> None:
+    """People, descriptions and indicators, inserted in bulk; every indicator due a second ago."""
+    now = utcnow()
+    month = date(now.year, now.month, 1)
+    with db.engine.begin() as conn:
+        org_id = conn.execute(
+            insert(Organisation).values(name="Bench", slack_team_id="T1", created_at=now)
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(Person),
+            [
+                {"id": n + 1, "organisation_id": org_id, "display_name": f"P{n}", "created_at": now}
+                for n in range(people)
+            ],
+        )
+        conn.execute(
+            insert(Identity),
+            [
+                {
+                    "person_id": n + 1,
+                    "platform": "slack",
+                    "workspace": "T1",
+                    "external_id": f"U{n:05d}",
+                    "created_at": now,
+                }
+                for n in range(people)
+            ],
+        )
+        conn.execute(
+            insert(Intervention),
+            [
+                {
+                    "id": n + 1,
+                    "organisation_id": org_id,
+                    "author_id": n + 1,
+                    "status": "published",
+                    "title": f"Project {n}",
+                    "visibility": "organisation",
+                    "start_date": month.replace(year=month.year - 1),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(people)
+            ],
+        )
+        conn.execute(
+            insert(Indicator),
+            [
+                {
+                    "intervention_id": n + 1,
+                    "position": i,
+                    "name": f"Indicator {i}",
+                    "kind": "output",
+                    "unit": "aantal",
+                    "frequency": "monthly",
+                    "target": 10,
+                    "next_period": month,
+                    "next_due_at": now - timedelta(seconds=1),
+                }
+                for n in range(people)
+                for i in range(each)
+            ],
+        )
+        if conn.dialect.name == "postgresql":
+            for table in ("person", "intervention"):
+                conn.execute(text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
+
+
+def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int) -> None:
+    db = Database(url)
+    db.upgrade()
+    fill(db, people, each)
+    total = people * each
+    engine = Engine(db, batch=500)
+    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, slack_url)}, batch=500, workers=32)
+    received: Counter = Counter()
+    limited = 0
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    engine_thread = threading.Thread(target=engine.run)  # as in a replica: engine and sender side by side
+    engine_thread.start()
+    while len(received) < total:
+        if not sender.run_once():
+            time.sleep(0.02)
+        while True:
+            try:
+                item = arrivals.get_nowait()
+            except queue.Empty:
+                break
+            if item == "429":
+                limited += 1
+            else:
+                received[item] += 1
+        if time.perf_counter() - t0 > 600:
+            break
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    engine_thread.join()
+    with db.transaction() as s:
+        queued = s.exec(select(func.count()).select_from(OutboxMessage)).one()
+    sender.close()
+    floor = float(each - 1)  # one message per second per DM: the last of five leaves 4 s after the first
+    print(f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each)")
+    print(
+        f"wall time: {wall:.1f} s; floor set by Slack's rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)"
+    )
+    print(f"CPU: {cpu * 1000 / total:.2f} ms per reminder (aim <= 2)")
+    print(
+        f"queued {queued[0] if isinstance(queued, tuple) else queued}; delivered {len(received)}; "
+        f"duplicates {sum(c - 1 for c in received.values())}; lost {total - len(received)}; 429 answers {limited}"
+    )
+    db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--each", type=int, default=5)
+    parser.add_argument("--postgres", action="store_true")
+    args = parser.parse_args()
+    urls, arrivals = mp.Queue(), mp.Queue()
+    fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
+    fake.start()
+    slack_url = urls.get(timeout=30)
+    if args.postgres:
+        name = f"wwidw_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            measure(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", slack_url, arrivals, args.people, args.each)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(f"sqlite:///{tmp}/bench.db", slack_url, arrivals, args.people, args.each)
+    fake.terminate()
+
+
+if __name__ == "__main__":
+    main()

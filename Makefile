@@ -25,6 +25,7 @@ test: $(BIN)/.installed chromium
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.wizard_bench
+	$(BIN)/python -m bench.reminder_bench
 
 clean:
 	rm -rf $(VENV) data

@@ -152,7 +152,7 @@ def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     engine_thread.join()
     with db.transaction() as s:
-        queued = s.exec(select(func.count()).select_from(OutboxMessage)).one()
+        queued = s.connection().execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
     sender.close()
     floor = float(each - 1)  # one message per second per DM: the last of five leaves 4 s after the first
     print(f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each)")
@@ -161,7 +161,7 @@ def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int
     )
     print(f"CPU: {cpu * 1000 / total:.2f} ms per reminder (aim <= 2)")
     print(
-        f"queued {queued[0] if isinstance(queued, tuple) else queued}; delivered {len(received)}; "
+        f"queued {queued}; delivered {len(received)}; "
         f"duplicates {sum(c - 1 for c in received.values())}; lost {total - len(received)}; 429 answers {limited}"
     )
     db.dispose()

@@ -157,7 +157,7 @@ def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int
     floor = float(each - 1)  # one message per second per DM: the last of five leaves 4 s after the first
     print(f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each)")
     print(
-        f"wall time: {wall:.1f} s; floor set by Slack's rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)"
+        f"wall time: {wall:.1f} s; floor set by the rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)"
     )
     print(f"CPU: {cpu * 1000 / total:.2f} ms per reminder (aim <= 2)")
     print(

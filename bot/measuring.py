@@ -390,13 +390,13 @@ class Measuring:
     def reschedule_mine(self) -> None:
         from bot.monitor import reschedule
 
-        for iv in self.s.exec(
-            select(Intervention)
-            .join(Indicator, Indicator.intervention_id == Intervention.id)
+        ids = self.s.exec(
+            select(Indicator.intervention_id)
             .join(IndicatorOwner, IndicatorOwner.indicator_id == Indicator.id)
             .where(IndicatorOwner.person_id == self.person.id)
             .distinct()
-        ):
+        )
+        for iv in [self.s.get(Intervention, iv_id) for iv_id in list(ids)]:
             reschedule(self.s, iv, utcnow(), self.default_tz)
 
 

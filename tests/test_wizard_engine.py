@@ -314,3 +314,28 @@ def test_showing_a_form_of_another_draft_does_not_move_the_chat(db):
     with db.transaction() as s:
         rows = {iv.title: iv.neighbourhood for iv in s.exec(select(Intervention))}
     assert rows == {"Eerste": None, "Tweede": "Wijk van de tweede"}
+
+
+def test_working_hours_and_indicator_rhythms_in_the_chat(db):
+    import pytest
+
+    from models import Person
+
+    chat = Chat(db)
+    chat.say("hallo")
+    reply = chat.say("werktijden 9:00-17:00 ma-do")[-1]
+    assert "tussen 09:00 en 17:00 op maandag, dinsdag, woensdag, donderdag" in reply.text
+    with db.transaction() as s:
+        person = s.get(Person, chat.person_id)
+        assert (person.working_hours, person.working_days) == ("09:00-17:00", "1234")
+    assert chat.say("werktijden 18:00-9:00")[-1].kind == "error"
+    assert chat.say("werktijden zo-ma 9-17")[-1].kind == "error"
+    # A typed rhythm is accepted when the engine can schedule it, refused otherwise.
+    from bot import definition
+    from bot.values import Invalid, parse
+
+    frequency = definition.step(8).field("indicators").item("frequency")
+    assert parse(frequency, "elke 3 weken", "nl") == "elke 3 weken"
+    assert parse(frequency, "2", "nl") == "monthly"
+    with pytest.raises(Invalid):
+        parse(frequency, "af en toe", "nl")

@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import queue
-import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
+from bench.databases import scratch_database
 from handlers.slack.delivery import SlackTransport
 from models import Identity, Indicator, Intervention, Organisation, OutboxMessage, Person
 from models.db import Database
@@ -30,8 +29,6 @@ from models.tables import utcnow
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
 from tests.fakes.slack_api import TOKEN, FakeSlack
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
@@ -156,9 +153,7 @@ def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int
     sender.close()
     floor = float(each - 1)  # one message per second per DM: the last of five leaves 4 s after the first
     print(f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each)")
-    print(
-        f"wall time: {wall:.1f} s; floor set by the rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)"
-    )
+    print(f"wall time: {wall:.1f} s; floor set by the rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)")
     print(f"CPU: {cpu * 1000 / total:.2f} ms per reminder (aim <= 2)")
     print(
         f"queued {queued}; delivered {len(received)}; "
@@ -177,19 +172,8 @@ def main() -> None:
     fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
     fake.start()
     slack_url = urls.get(timeout=30)
-    if args.postgres:
-        name = f"wwidw_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            measure(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", slack_url, arrivals, args.people, args.each)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            measure(f"sqlite:///{tmp}/bench.db", slack_url, arrivals, args.people, args.each)
+    with scratch_database(args.postgres) as url:
+        measure(url, slack_url, arrivals, args.people, args.each)
     fake.terminate()
 
 

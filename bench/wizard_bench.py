@@ -19,18 +19,15 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 
 import httpx
 
+from bench.databases import scratch_database
 from tests.fakes.slack_api import TOKEN, FakeSlack
 from tests.helpers import FULL_WALK
 from tests.slack_driver import SECRET, SlackSender
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -178,27 +175,11 @@ def main() -> None:
     fake.start()
     fake_url, replies = urls.get(timeout=30), Replies(arrivals)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            run(f"sqlite:///{tmp}/bench.db", "SQLite", args.people, fake_url, replies)
+        with scratch_database(postgres=False) as url:
+            run(url, "SQLite", args.people, fake_url, replies)
         if args.postgres:
-            from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
-
-            name = f"wwidw_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                run(
-                    make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False),
-                    "PostgreSQL",
-                    args.people,
-                    fake_url,
-                    replies,
-                )
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with scratch_database(postgres=True) as url:
+                run(url, "PostgreSQL", args.people, fake_url, replies)
     finally:
         fake.terminate()
 

@@ -25,12 +25,19 @@ WORDS = {
     "measure": {"meting", "metingen", "meten", "measure", "measurement", "invullen"},
     "progress": {"voortgang", "progress", "stand"},
     "hours": {"werktijden", "working hours", "hours"},
-}
+    "indicators": {"indicatoren", "indicators", "indicator", "mijn indicatoren", "my indicators"},
+    "indicator_new": {
+        "indicator nieuw", "indicator new", "nieuwe indicator", "new indicator",
+        "indicator toevoegen", "indicator add", "add indicator",
+    },
+}  # fmt: skip
 WITH_NUMBER = {
     "edit": r"(?:bewerk|wijzig|edit)\s+(?:stap|step)\s*(\d+)|(?:stap|step)\s*(\d+)",
     "open": r"(?:kies|open|choose|pick)\s*#?(\d+)",
     "form": r"(?:formulier|form)\s+(?:stap\s*|step\s*)?(\d+)",
     "progress": r"(?:voortgang|progress|stand)\s*#?(\d+)",
+    "indicator_new": r"(?:indicator)\s+(?:nieuw|new|toevoegen|add)(?:\s+(?:bij|aan|to|for))?\s*#?(\d+)",
+    "indicator": r"(?:indicator|indicatoren|indicators)\s*#?(\d+)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 LANGUAGE = (

@@ -18,6 +18,7 @@ from bot.monitor import (
     current_measurements,
     hours_of,
     implausible,
+    indicators_of,
     last_value,
     looks_like_value,
     may_answer,
@@ -240,21 +241,8 @@ class Measuring:
 
     # --- filling in a past period ("meting") --------------------------------------------------
 
-    def indicators(self) -> list[tuple[Indicator, Intervention]]:
-        """The indicators this person measures or whose description they wrote."""
-        owned = select(IndicatorOwner.indicator_id).where(IndicatorOwner.person_id == self.person.id)
-        rows = self.s.exec(
-            select(Indicator, Intervention)
-            .join(Intervention, Intervention.id == Indicator.intervention_id)
-            .where((Indicator.id.in_(owned)) | (Intervention.author_id == self.person.id))
-            .where(Indicator.name.is_not(None))
-            .order_by(Intervention.id, Indicator.position)
-            .limit(60)
-        )
-        return list(rows)
-
     def measure(self) -> None:
-        rows = self.indicators()
+        rows = indicators_of(self.s, self.person)
         if not rows:
             return self.say("monitor.no_indicators")
         reply = self.say("monitor.pick_indicator", kind="question")

@@ -34,6 +34,10 @@ MONTH_NAMES = {
         "July", "August", "September", "October", "November", "December",
     ],
 }  # fmt: skip
+MONTH_SHORT = {
+    "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
 VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.+))?", re.S)
 
 
@@ -110,6 +114,21 @@ def sync_owners(session: Session, iv: Intervention, ind: Indicator) -> list[int]
     return wanted
 
 
+def indicators_of(session: Session, person: Person, limit: int = 60) -> list[tuple[Indicator, Intervention]]:
+    """The indicators a person measures or whose description they wrote, by description."""
+    owned = select(IndicatorOwner.indicator_id).where(IndicatorOwner.person_id == person.id)
+    return list(
+        session.exec(
+            select(Indicator, Intervention)
+            .join(Intervention, Intervention.id == Indicator.intervention_id)
+            .where((Indicator.id.in_(owned)) | (Intervention.author_id == person.id))
+            .where(Indicator.name.is_not(None))
+            .order_by(Intervention.id, Indicator.position)
+            .limit(limit)
+        )
+    )
+
+
 def hours_of(person: Person) -> WorkingHours:
     return WorkingHours.parse(person.working_hours, person.working_days)
 
@@ -180,8 +199,7 @@ def period_label(ind: Indicator, period: Period, locale: str) -> str:
 
 
 def short_date(day: date, locale: str) -> str:
-    month = MONTH_NAMES["en" if locale == "en" else "nl"][day.month - 1]
-    return f"{day.day} {month[:3].lower() if locale != 'en' else month[:3]} {day.year}"
+    return f"{day.day} {MONTH_SHORT['en' if locale == 'en' else 'nl'][day.month - 1]} {day.year}"
 
 
 def period_of(session: Session, reminder: Reminder) -> Period:
@@ -304,9 +322,23 @@ class Context:
 
 def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: str, key: str = "reminder") -> Reply:
     """The reminder (or its nudge, or the note to a co-owner) with its four buttons."""
+    owner = session.get(Person, reminder.person_id)
+    return compose_reminder(
+        reminder.id,
+        period_of(session, reminder),
+        ctx,
+        locale,
+        key,
+        last=last_value(session, ctx.ind.id, before=reminder.period_start),
+        owner_name=owner.display_name if owner else "?",
+    )
+
+
+def compose_reminder(
+    reminder_id: int, period: Period, ctx: Context, locale: str, key: str, last: Measurement | None, owner_name: str
+) -> Reply:
+    """What `reminder_reply` says, from facts already read (the engine reads them per batch)."""
     ind, iv = ctx.ind, ctx.iv
-    period = period_label(ind, period_of(session, reminder), locale)
-    last = last_value(session, ind.id, before=reminder.period_start)
     facts = []
     if last is not None:
         facts.append(
@@ -316,7 +348,6 @@ def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: s
         facts.append(t(locale, "monitor.baseline", value=ctx.number(ind.baseline, locale)))
     if ind.target is not None:
         facts.append(t(locale, "monitor.target", value=ctx.number(ind.target, locale)))
-    owner = session.get(Person, reminder.person_id)
     return Reply(
         kind="reminder",
         title=t(locale, f"monitor.{key}_title"),
@@ -325,11 +356,11 @@ def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: s
             f"monitor.{key}",
             indicator=ind.name or "?",
             title=iv.title or t(locale, "untitled"),
-            period=period,
-            owner=owner.display_name if owner else "?",
+            period=period_label(ind, period, locale),
+            owner=owner_name,
         ),
         note=" · ".join(facts) or None,
-        actions=reminder_actions(reminder.id, locale),
+        actions=reminder_actions(reminder_id, locale),
         input="number",
         intervention_id=iv.id,
     )
@@ -359,7 +390,7 @@ def may_answer(session: Session, person_id: int, reminder: Reminder, ctx: Contex
     return person_id in (reminder.person_id, ctx.iv.author_id) or person_id in owners_of(session, ctx.ind.id)
 
 
-def nudge_at(reminder: Reminder, sent: datetime, owner: Person, default_tz: str) -> datetime:
+def nudge_at(sent: datetime, owner: Person, default_tz: str) -> datetime:
     return add_working_days(sent, 2, timezone(owner.timezone, default_tz), hours_of(owner))
 
 

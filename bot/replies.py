@@ -44,7 +44,11 @@ class Reply:
 
 def reply_to_dict(reply: Reply) -> dict:
     """A reply as JSON-safe data: kept in the web transcript and in the outbox."""
-    return dataclasses.asdict(reply)
+    data = dict(vars(reply))  # `asdict` deep-copies field by field, several times slower
+    data["options"] = [dict(vars(c)) for c in reply.options]
+    data["actions"] = [dict(vars(c)) for c in reply.actions]
+    data["sections"] = [dataclasses.asdict(s) for s in reply.sections]
+    return data
 
 
 def reply_from_dict(data: dict) -> Reply:

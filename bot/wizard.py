@@ -18,6 +18,8 @@ from bot.commands import Command, parse_action, parse_command
 from bot.definition import Field, Option
 from bot.documents import render_markdown
 from bot.i18n import t
+from bot.indicators import ACTIONS as INDICATOR_ACTIONS
+from bot.indicators import Entry, IndicatorTurn, entries, home_reply
 from bot.measuring import ACTIONS as MEASURING_ACTIONS
 from bot.measuring import Measuring
 from bot.monitor import as_utc, reschedule
@@ -95,10 +97,18 @@ class Wizard:
             return progress_png(session, iv, run.locale) if iv is not None else None
 
     def home(self, person_id: int) -> Outcome:
-        """A person's overview: their descriptions with a way back into each (e.g. Slack's App Home)."""
+        """A person's overview (e.g. Slack's App Home): their descriptions with a way back into each,
+        then their indicators with the next reminder of each."""
         with self.db.transaction() as session:
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
-            return Outcome([run.home()], run.locale)
+            indicators = home_reply(session, run.person, self.default_tz, run.locale)
+            return Outcome([run.home(), *([indicators] if indicators else [])], run.locale)
+
+    def indicators(self, person_id: int) -> tuple[list[Entry], str]:
+        """A person's indicators with their next reminders (the web page), and their language."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            return entries(session, run.person, self.default_tz, run.locale), run.locale
 
     def seen(self, event_id: str) -> bool:
         with self.db.transaction() as session:
@@ -327,6 +337,8 @@ class TurnRun:
         measuring = Measuring(self, self.default_tz)
         if turn.action and turn.action.partition(":")[0] in MEASURING_ACTIONS:
             return measuring.action(turn.action)
+        if turn.action and turn.action.partition(":")[0] in INDICATOR_ACTIONS:
+            return IndicatorTurn(self, self.default_tz).action(turn.action)
         if turn.text is not None and measuring.wants(turn.text):
             return measuring.typed(turn.text)
         # Anything else: a number typed later answers the wizard again, not an old reminder.
@@ -380,6 +392,13 @@ class TurnRun:
             return self.language(cmd.arg)
         if cmd.name == "form":
             return self.form(cmd.arg)
+        indicators = IndicatorTurn(self, self.default_tz)
+        if cmd.name == "indicators":
+            return indicators.overview()
+        if cmd.name == "indicator":
+            return indicators.show(cmd.arg)
+        if cmd.name == "indicator_new":
+            return indicators.add(cmd.arg)
         measuring = Measuring(self, self.default_tz)
         if cmd.name == "measure":
             return measuring.measure()

@@ -10,12 +10,16 @@ is reminded once, oldest first.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from bot.monitor import (
+    Context,
     as_utc,
+    compose_reminder,
     context,
     escalation_at,
     hours_of,
@@ -25,13 +29,24 @@ from bot.monitor import (
     schedule_of,
 )
 from bot.replies import Reply, reply_to_dict
-from models import Conversation, Identity, Indicator, Intervention, OutboxMessage, Person, Reminder
+from models import (
+    Conversation,
+    Identity,
+    Indicator,
+    IndicatorOwner,
+    Intervention,
+    Measurement,
+    OutboxMessage,
+    Person,
+    Reminder,
+)
 from models.db import Database
 from models.tables import utcnow
 from reminders.schedule import next_working_morning, timezone
 
 log = logging.getLogger("wwidw.reminders")
 PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with several identities is reached
+REMINDER, OUTBOX, CONVERSATION = Reminder.__table__, OutboxMessage.__table__, Conversation.__table__
 
 
 class Engine:
@@ -59,6 +74,8 @@ class Engine:
     # --- scheduled reminders ---------------------------------------------------------------
 
     def schedule_batch(self, now: datetime) -> int:
+        """Claim due indicators and write their reminders. What the messages need is read once
+        per batch and the rows are written in bulk: a replica does thousands of these a minute."""
         with self.db.transaction() as s:
             due = self.claim(
                 s,
@@ -66,37 +83,74 @@ class Engine:
                 .where(Indicator.next_due_at.is_not(None), Indicator.next_due_at <= now)
                 .order_by(Indicator.next_due_at, Indicator.id),
             )
+            if not due:
+                return 0
+            facts = Facts(s, due)
+            planned = []  # (indicator, owner, period, due moment, hours)
             for ind in due:
-                self.remind(s, ind, now)
+                iv = facts.interventions[ind.intervention_id]
+                owner = facts.people[facts.owners.get(ind.id, [iv.author_id])[0]]
+                schedule = schedule_of(ind, iv, owner, self.default_tz, now.date())
+                if schedule is None or ind.next_period is None:
+                    ind.next_due_at = ind.next_period = None
+                    continue
+                hours = hours_of(owner)
+                period = schedule.period(schedule.index_of(ind.next_period))
+                if (ind.id, period.start) not in facts.reminded:
+                    planned.append((ind, owner, period, as_utc(ind.next_due_at)))
+                following = schedule.following(period)
+                ind.next_period = following.start if following else None
+                ind.next_due_at = schedule.due_at(following, hours) if following else None
+            s.flush()
+            self.write_reminders(s, facts, planned, now)
             return len(due)
 
-    def remind(self, s: Session, ind: Indicator, now: datetime) -> None:
-        iv = s.get(Intervention, ind.intervention_id)
-        owner = s.get(Person, (owners_of(s, ind.id) or [iv.author_id])[0])
-        schedule = schedule_of(ind, iv, owner, self.default_tz, now.date())
-        if schedule is None or ind.next_period is None:
-            ind.next_due_at = ind.next_period = None
+    def write_reminders(self, s: Session, facts: Facts, planned: list, now: datetime) -> None:
+        if not planned:
             return
-        hours = hours_of(owner)
-        period = schedule.period(schedule.index_of(ind.next_period))
-        exists = s.exec(
-            select(Reminder.id).where(Reminder.indicator_id == ind.id, Reminder.period_start == period.start)
-        ).first()
-        if exists is None:
-            reminder = Reminder(
-                indicator_id=ind.id,
-                person_id=owner.id,
-                period_start=period.start,
-                period_end=period.end,
-                due_at=as_utc(ind.next_due_at),
-            )
-            reminder.follow_up_at = nudge_at(reminder, now, owner, self.default_tz)
-            s.add(reminder)
-            s.flush()
-            self.send(s, owner, f"reminder:{reminder.id}", reminder, "reminder", now, awaiting=True)
-        following = schedule.following(period)
-        ind.next_period = following.start if following else None
-        ind.next_due_at = schedule.due_at(following, hours) if following else None
+        conn = s.connection()
+        ids = conn.execute(
+            insert(REMINDER).returning(REMINDER.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "indicator_id": ind.id,
+                    "person_id": owner.id,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "due_at": due_at,
+                    "status": "open",
+                    "snoozed": False,
+                    "follow_up_at": nudge_at(now, owner, self.default_tz),
+                    "created_at": now,
+                }
+                for ind, owner, period, due_at in planned
+            ],
+        ).scalars()
+        messages, awaiting = [], {}
+        for reminder_id, (ind, owner, period, _) in zip(ids, planned, strict=True):
+            locale = owner.locale or self.default_locale
+            ctx = Context(ind, facts.interventions[ind.intervention_id])
+            last = facts.last_before(ind.id, period.start)
+            reply = compose_reminder(reminder_id, period, ctx, locale, "reminder", last, owner.display_name)
+            message = outbox_row(facts.identities.get(owner.id), owner, f"reminder:{reminder_id}", [reply], locale, now)
+            if message is not None:
+                messages.append(message)
+            awaiting[owner.id] = reminder_id  # a typed value answers the latest one
+        if messages:
+            conn.execute(insert(OUTBOX), messages)
+        missing = [p for p in awaiting if p not in facts.conversations]
+        if missing:
+            conn.execute(
+                insert(CONVERSATION),
+                [{"person_id": p, "phase": "idle", "step": 0, "item": 0, "failures": 0,
+                  "back_to_review": False, "updated_at": now} for p in missing],
+            )  # fmt: skip
+        conn.execute(
+            update(CONVERSATION)
+            .where(CONVERSATION.c.person_id == bindparam("owner"))
+            .values(reminder_id=bindparam("rid")),
+            [{"owner": p, "rid": r} for p, r in awaiting.items()],
+        )
 
     # --- snoozes, nudges, escalations --------------------------------------------------------
 
@@ -123,7 +177,7 @@ class Engine:
             reminder.snoozed = False
             self.send(s, owner, f"reminder:{reminder.id}:{moment}", reminder, "reminder", now, awaiting=True)
             reminder.follow_up_at = (
-                nudge_at(reminder, now, owner, self.default_tz)
+                nudge_at(now, owner, self.default_tz)
                 if reminder.nudged_at is None
                 else escalation_at(reminder, now, owner, self.default_tz)
             )
@@ -157,27 +211,87 @@ class Engine:
             conv.reminder_id = reminder.id
 
 
+class Facts:
+    """What the reminders of a batch of indicators need, read in a handful of queries."""
+
+    def __init__(self, s: Session, indicators: list[Indicator]):
+        ids = [i.id for i in indicators]
+        self.interventions = {
+            iv.id: iv
+            for iv in s.exec(select(Intervention).where(Intervention.id.in_({i.intervention_id for i in indicators})))
+        }
+        self.owners: dict[int, list[int]] = defaultdict(list)
+        for ind_id, person_id in s.exec(
+            select(IndicatorOwner.indicator_id, IndicatorOwner.person_id)
+            .where(IndicatorOwner.indicator_id.in_(ids))
+            .order_by(IndicatorOwner.indicator_id, IndicatorOwner.position)
+        ):
+            self.owners[ind_id].append(person_id)
+        people = {p for ps in self.owners.values() for p in ps} | {iv.author_id for iv in self.interventions.values()}
+        self.people = {p.id: p for p in s.exec(select(Person).where(Person.id.in_(people)))}
+        self.identities: dict[int, Identity] = {}
+        for identity in s.exec(select(Identity).where(Identity.person_id.in_(people))):
+            best = self.identities.get(identity.person_id)
+            if best is None or reach_order(identity) < reach_order(best):
+                self.identities[identity.person_id] = identity
+        self.conversations = set(
+            s.exec(select(Conversation.person_id).where(Conversation.person_id.in_(list(self.people))))
+        )
+        self.reminded = set(
+            s.exec(
+                select(Reminder.indicator_id, Reminder.period_start).where(
+                    Reminder.indicator_id.in_(ids),
+                    Reminder.period_start.in_({i.next_period for i in indicators if i.next_period}),
+                )
+            )
+        )
+        self.values: dict[int, list[Measurement]] = defaultdict(list)  # oldest first
+        for m in s.exec(
+            select(Measurement)
+            .where(Measurement.indicator_id.in_(ids), Measurement.replaced_at.is_(None), Measurement.value.is_not(None))
+            .order_by(Measurement.period_start)
+        ):
+            self.values[m.indicator_id].append(m)
+
+    def last_before(self, indicator_id: int, day: date) -> Measurement | None:
+        earlier = [m for m in self.values.get(indicator_id, ()) if m.period_start < day]
+        return earlier[-1] if earlier else None
+
+
+def reach_order(identity: Identity) -> tuple[int, int]:
+    """Where a person with several chat identities is reached first."""
+    return PLATFORM_ORDER.get(identity.platform, 9), identity.id
+
+
+def outbox_row(
+    identity: Identity | None, person: Person, key: str, replies: list[Reply], locale: str, now: datetime
+) -> dict | None:
+    """The outbox row for a message to `person`; None when they can be reached nowhere."""
+    if identity is None:
+        log.warning("person %s has no chat identity; message %s not sent", person.id, key)
+        return None
+    return {
+        "dedupe_key": key[:120],
+        "platform": identity.platform,
+        "workspace": identity.workspace,
+        "channel": str(identity.id) if identity.platform == "web" else identity.external_id,
+        "person_id": person.id,
+        "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
+        "status": "pending",
+        "not_before": now,
+        "attempts": 0,
+        "created_at": utcnow(),  # the real clock: `find` compares it with the platform's timestamps
+    }
+
+
 def enqueue(s: Session, person: Person, key: str, replies: list[Reply], locale: str, now: datetime) -> bool:
     """Put a message for `person` in the outbox, on the platform they are best reached on.
     False when they can be reached nowhere."""
     identities = list(s.exec(select(Identity).where(Identity.person_id == person.id)))
-    if not identities:
-        log.warning("person %s has no chat identity; message %s not sent", person.id, key)
-        return False
-    identity = min(identities, key=lambda i: (PLATFORM_ORDER.get(i.platform, 9), i.id))
-    channel = str(identity.id) if identity.platform == "web" else identity.external_id
-    s.add(
-        OutboxMessage(
-            dedupe_key=key[:120],
-            platform=identity.platform,
-            workspace=identity.workspace,
-            channel=channel,
-            person_id=person.id,
-            body={"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
-            not_before=now,
-        )
-    )
-    return True
+    row = outbox_row(min(identities, key=reach_order, default=None), person, key, replies, locale, now)
+    if row is not None:
+        s.add(OutboxMessage(**row))
+    return row is not None
 
 
 def snooze_until(person: Person, now: datetime, default_tz: str) -> datetime:

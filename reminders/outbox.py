@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 
 from models import OutboxMessage
 from models.db import Database
@@ -166,28 +166,39 @@ class OutboxSender:
     # --- recording -----------------------------------------------------------------------------
 
     def record(self, claimed: list[Envelope], results: list[Result], now: datetime) -> None:
+        """Write the outcomes of a pass: deliveries in two bulk statements, the rest one by one."""
+        sent = [(m, r) for m, r in zip(claimed, results, strict=True) if isinstance(r, Sent)]
+        others = [(m, r) for m, r in zip(claimed, results, strict=True) if not isinstance(r, Sent)]
+        mine = OUTBOX.c.status == "sending"
         with self.db.transaction() as s:
             conn = s.connection()
+            if sent:
+                conn.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == bindparam("mid"), mine)
+                    .values(status="sent", sent_at=now, external_ref=bindparam("ref"), error=None),
+                    [{"mid": m.id, "ref": r.ref} for m, r in sent],
+                )
+                # The channel's next message waits its turn.
+                conn.execute(
+                    update(OUTBOX)
+                    .where(
+                        OUTBOX.c.channel == bindparam("ch"),
+                        OUTBOX.c.status == "pending",
+                        OUTBOX.c.not_before < now + self.pace,
+                    )
+                    .values(not_before=now + self.pace),
+                    [{"ch": channel} for channel in {m.channel for m, _ in sent}],
+                )
+            if not others:
+                return
             attempts = dict(
                 conn.execute(
-                    select(OUTBOX.c.id, OUTBOX.c.attempts).where(OUTBOX.c.id.in_([m.id for m in claimed]))
+                    select(OUTBOX.c.id, OUTBOX.c.attempts).where(OUTBOX.c.id.in_([m.id for m, _ in others]))
                 ).all()
             )
-            mine = and_(OUTBOX.c.status == "sending")
-            for message, result in zip(claimed, results, strict=True):
+            for message, result in others:
                 row = update(OUTBOX).where(OUTBOX.c.id == message.id, mine)
-                if isinstance(result, Sent):
-                    conn.execute(row.values(status="sent", sent_at=now, external_ref=result.ref, error=None))
-                    conn.execute(
-                        update(OUTBOX)
-                        .where(
-                            OUTBOX.c.channel == message.channel,
-                            OUTBOX.c.status == "pending",
-                            OUTBOX.c.not_before < now + self.pace,
-                        )
-                        .values(not_before=now + self.pace)
-                    )
-                    continue
                 tries = attempts.get(message.id, 1)
                 if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
                     log.warning("outbox message %s failed: %s", message.id, result.error)

@@ -46,6 +46,9 @@ SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "progress": "voortgang",
     "werktijden": "werktijden",
     "hours": "werktijden",
+    "indicator": "indicator",
+    "indicatoren": "indicatoren",
+    "indicators": "indicatoren",
 }
 
 
@@ -214,7 +217,7 @@ def build_bolt_app(core) -> App:
     def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
         outcome = wizard.home(person_for(client, team_id, user_id))
         try:
-            client.views_publish(user_id=user_id, view=blocks.home_view(outcome.replies[0], outcome.locale))
+            client.views_publish(user_id=user_id, view=blocks.home_view(outcome.replies, outcome.locale))
         except Exception as e:
             log.warning("views.publish failed: %s", describe(e))
 
@@ -236,7 +239,7 @@ def build_bolt_app(core) -> App:
         channel = (body.get("channel") or {}).get("id") or user_id
         outcome = turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
         message = body.get("message")
-        keeps_buttons = value.startswith("rem:value:")  # the modal may be cancelled: the buttons stay useful
+        keeps_buttons = value.startswith(("rem:value:", "indicator:"))  # a cancelled modal, a menu: still useful
         in_message = message and body.get("container", {}).get("type") == "message"
         if outcome and not outcome.refused and in_message and not keeps_buttons:
             # The clicked message loses its buttons and says what was chosen.

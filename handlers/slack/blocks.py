@@ -336,8 +336,10 @@ def submitted_values(view: dict) -> dict:
     return values
 
 
-def home_view(home: Reply, locale: str) -> dict:
-    """The App Home tab: the person's drafts and published descriptions, with buttons to continue."""
+def home_view(replies: list[Reply], locale: str) -> dict:
+    """The App Home tab: the person's drafts and published descriptions, with buttons to continue,
+    and their indicators with the next reminder of each."""
+    home, more = replies[0], replies[1:]
     blocks: list[dict] = [
         {"type": "header", "text": plain(home.title or "", 150)},
         {"type": "section", "text": {"type": "mrkdwn", "text": cut(escape(home.text), SECTION_TEXT)}},
@@ -352,4 +354,21 @@ def home_view(home: Reply, locale: str) -> dict:
                 "accessory": button(Choice(t(locale, "button.resume"), choice.value), 10 + n),
             }
         )
+    for part in more:
+        room = MODAL_BLOCKS - len(blocks) - 3
+        if room <= 0:
+            break
+        blocks += [
+            {"type": "divider"},
+            {"type": "header", "text": plain(part.title or "", 150)},
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(escape(part.text), SECTION_TEXT)}},
+        ]
+        for n, choice in enumerate(part.options[:room]):
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": cut(escape(choice.label), SECTION_TEXT)},
+                    "accessory": button(Choice(t(locale, "button.details"), choice.value), 100 + n),
+                }
+            )
     return {"type": "home", "blocks": blocks}

@@ -193,6 +193,13 @@ def web_routes(core) -> list[Route]:
 
         return render("list.html", locale_of(person), rows=await run_in_threadpool(rows))
 
+    async def indicators(request: Request):
+        person, _ = await run_in_threadpool(reader, request)
+        if person is None:
+            return RedirectResponse("/", status_code=303)
+        found, locale = await run_in_threadpool(wizard.indicators, person.id)
+        return render("indicators.html", locale, entries=found)
+
     async def description(request: Request):
         person, _ = await run_in_threadpool(reader, request)
         raw = request.path_params["ref"]
@@ -275,5 +282,6 @@ def web_routes(core) -> list[Route]:
         Route("/say", say, methods=["POST"]),
         Route("/beschrijvingen", descriptions),
         Route("/beschrijvingen/{ref}", description),
+        Route("/indicatoren", indicators),
         Route("/formulier/{iv:int}/{step:int}", form_page, methods=["GET", "POST"]),
     ]

@@ -47,6 +47,9 @@ class FakeSlack:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in two writes; without this, Nagle's algorithm and delayed
+            # ACKs hold every answer back 40 ms, which Slack does not do.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
@@ -68,7 +71,11 @@ class FakeSlack:
                     self.end_headers()
                     self.wfile.write(b"OK")
                     return
-                raw = self.rfile.read(length).decode() if length else ""
+                body = self.rfile.read(length) if length else b""
+                if len(body) < length:  # the client went away mid-request: nothing arrived
+                    self.close_connection = True
+                    return
+                raw = body.decode()
                 args = dict(parse_qsl(url.query))
                 if "json" in (self.headers.get("Content-Type") or ""):
                     args.update(json.loads(raw or "{}"))
@@ -143,6 +150,8 @@ class FakeSlack:
                 "bot_id": "BBOT",
             }
         if method == "chat.postMessage":
+            if not args.get("channel"):
+                return {"ok": False, "error": "channel_not_found"}
             ts = self.new_ts()
             message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks")}
             if args.get("metadata"):

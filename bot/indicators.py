@@ -44,9 +44,11 @@ def next_reminder(session: Session, row: Row, default_tz: str, locale: str) -> s
     """When the next reminder arrives, in its recipient's own time zone."""
     if row.iv.status != "published":
         return t(locale, "indicators.after_publishing")
+    owner = first_owner(session, row.ind, row.iv)
+    if owner is not None and owner.unreachable_since is not None:
+        return t(locale, "indicators.paused", name=owner.display_name)
     if row.ind.next_due_at is None:
         return t(locale, "indicators.no_reminder")
-    owner = first_owner(session, row.ind, row.iv)
     moment = as_utc(row.ind.next_due_at).astimezone(timezone(owner.timezone if owner else None, default_tz))
     return moment_text(moment, locale)
 

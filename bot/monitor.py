@@ -162,7 +162,7 @@ def reschedule(session: Session, iv: Intervention, now: datetime, default_tz: st
         owner = session.get(Person, owners[0])
         schedule = schedule_of(ind, iv, owner, default_tz, now.date())
         period = None
-        if schedule is not None:
+        if schedule is not None and owner.unreachable_since is None:  # else paused until they are back
             last = session.exec(select(func.max(Reminder.period_start)).where(Reminder.indicator_id == ind.id)).one()
             period = schedule.first_due_after(now, hours_of(owner), after=last)
         ind.next_period = period.start if period else None

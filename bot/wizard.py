@@ -335,6 +335,10 @@ class TurnRun:
 
     def dispatch(self, turn: Turn) -> None:
         measuring = Measuring(self, self.default_tz)
+        if self.person.unreachable_since is not None:
+            # They talk to us again, so the platform reaches them after all: reminders resume.
+            self.person.unreachable_since = self.person.unreachable_reason = None
+            measuring.reschedule_mine()
         if turn.action and turn.action.partition(":")[0] in MEASURING_ACTIONS:
             return measuring.action(turn.action)
         if turn.action and turn.action.partition(":")[0] in INDICATOR_ACTIONS:

@@ -41,6 +41,10 @@ class Person(SQLModel, table=True):
     # When reminders may arrive, in the person's own time zone: "08:00-18:00" and ISO weekdays "12345".
     working_hours: str | None = Field(default=None, max_length=11)
     working_days: str | None = Field(default=None, max_length=7)
+    # The platform refused a message to them (account deactivated, app blocked): their reminders
+    # pause until they talk to the bot again.
+    unreachable_since: datetime | None = None
+    unreachable_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
 

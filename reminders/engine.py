@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
+from bot.i18n import t
 from bot.monitor import (
     Context,
     as_utc,
@@ -28,7 +29,7 @@ from bot.monitor import (
     reminder_reply,
     schedule_of,
 )
-from bot.replies import Reply, reply_to_dict
+from bot.replies import Choice, Reply, reply_to_dict
 from models import (
     Conversation,
     Identity,
@@ -91,7 +92,7 @@ class Engine:
                 iv = facts.interventions[ind.intervention_id]
                 owner = facts.people[facts.owners.get(ind.id, [iv.author_id])[0]]
                 schedule = schedule_of(ind, iv, owner, self.default_tz, now.date())
-                if schedule is None or ind.next_period is None:
+                if schedule is None or ind.next_period is None or owner.unreachable_since is not None:
                     ind.next_due_at = ind.next_period = None
                     continue
                 hours = hours_of(owner)
@@ -195,6 +196,47 @@ class Engine:
                     s, s.get(Person, person_id), f"escalation:{reminder.id}:{person_id}", reminder, "escalation", now
                 )
 
+    # --- people the platform will not let us reach ------------------------------------------
+
+    def unreachable(self, s: Session, person_id: int, reason: str, now: datetime) -> None:
+        """A message to this person failed for good (account gone, app blocked): pause the
+        reminders they would get, and tell each description's coordinator (its author, or the
+        co-owners when the author is the one we lost). They resume when the person talks to us."""
+        person = s.get(Person, person_id)
+        if person is None or person.unreachable_since is not None:
+            return
+        person.unreachable_since, person.unreachable_reason = now, reason[:200]
+        log.warning("person %s unreachable (%s); their reminders pause", person_id, reason)
+        paused: dict[int, list[Indicator]] = defaultdict(list)
+        for ind in first_owned(s, person_id):
+            ind.next_due_at = ind.next_period = None
+            paused[ind.intervention_id].append(ind)
+        for iv_id, indicators in paused.items():
+            iv = s.get(Intervention, iv_id)
+            told = {iv.author_id} - {person_id} or {
+                p for ind in indicators for p in owners_of(s, ind.id) if p != person_id
+            }
+            for coordinator in [s.get(Person, p) for p in sorted(told)]:
+                locale = coordinator.locale or self.default_locale
+                notice = Reply(
+                    kind="info",
+                    title=t(locale, "monitor.unreachable_title"),
+                    text=t(
+                        locale,
+                        "monitor.unreachable",
+                        name=person.display_name,
+                        indicators=", ".join(ind.name or "?" for ind in indicators),
+                        title=iv.title or t(locale, "untitled"),
+                    ),
+                    note=reason,
+                    actions=[Choice(t(locale, "indicators.edit"), f"form:{iv.id}:8")]
+                    if coordinator.id == iv.author_id
+                    else [],
+                    intervention_id=iv.id,
+                )
+                key = f"unreachable:{person_id}:{int(now.timestamp())}:{iv.id}:{coordinator.id}"
+                enqueue(s, coordinator, key, [notice], locale, now)
+
     # --- messages ----------------------------------------------------------------------------
 
     def send(
@@ -258,6 +300,21 @@ class Facts:
         return earlier[-1] if earlier else None
 
 
+def first_owned(s: Session, person_id: int) -> list[Indicator]:
+    """The indicators whose reminders go to this person: they are the first owner (or, without
+    owners, the author)."""
+    first = select(IndicatorOwner.indicator_id).where(
+        IndicatorOwner.person_id == person_id, IndicatorOwner.position == 0
+    )
+    ownerless = (
+        select(Indicator.id)
+        .join(Intervention, Intervention.id == Indicator.intervention_id)
+        .where(Intervention.author_id == person_id)
+        .where(~Indicator.id.in_(select(IndicatorOwner.indicator_id)))
+    )
+    return list(s.exec(select(Indicator).where(Indicator.id.in_(first) | Indicator.id.in_(ownerless))))
+
+
 def reach_order(identity: Identity) -> tuple[int, int]:
     """Where a person with several chat identities is reached first."""
     return PLATFORM_ORDER.get(identity.platform, 9), identity.id
@@ -267,8 +324,8 @@ def outbox_row(
     identity: Identity | None, person: Person, key: str, replies: list[Reply], locale: str, now: datetime
 ) -> dict | None:
     """The outbox row for a message to `person`; None when they can be reached nowhere."""
-    if identity is None:
-        log.warning("person %s has no chat identity; message %s not sent", person.id, key)
+    if identity is None or person.unreachable_since is not None:
+        log.warning("person %s cannot be reached; message %s not sent", person.id, key)
         return None
     return {
         "dedupe_key": key[:120],

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlmodel import Session
 
 from models import OutboxMessage
 from models.db import Database
@@ -36,6 +38,7 @@ class Envelope:
     platform: str
     workspace: str
     channel: str
+    person_id: int | None  # the person it is for; None for a channel
     body: dict
     created_at: datetime
     unsure: bool  # an earlier attempt may have been delivered
@@ -56,6 +59,11 @@ class Retry:
 @dataclass(frozen=True)
 class Failed:
     error: str
+    unreachable: bool = False  # the recipient is gone or has blocked us, not just this message
+
+
+# What to do about a person the platform will not let us reach: (session, person id, error, now).
+OnUnreachable = Callable[[Session, int, str, datetime], None]
 
 
 Result = Sent | Retry | Failed
@@ -77,8 +85,10 @@ class OutboxSender:
         lease: float = 120.0,
         pace: float = 1.0,
         workers: int = 32,
+        on_unreachable: OnUnreachable | None = None,
     ):
         self.db = db
+        self.on_unreachable = on_unreachable
         self.transports = transports
         self.batch = batch
         self.lease = timedelta(seconds=lease)
@@ -142,6 +152,7 @@ class OutboxSender:
                 platform=r["platform"],
                 workspace=r["workspace"],
                 channel=r["channel"],
+                person_id=r["person_id"],
                 body=r["body"],
                 created_at=r["created_at"],
                 unsure=r["status"] == "sending",
@@ -203,6 +214,8 @@ class OutboxSender:
                 if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
                     log.warning("outbox message %s failed: %s", message.id, result.error)
                     conn.execute(row.values(status="failed", error=result.error[:200], lease_until=None))
+                    if isinstance(result, Failed) and result.unreachable and message.person_id and self.on_unreachable:
+                        self.on_unreachable(s, message.person_id, f"{message.platform}: {result.error}", now)
                     continue
                 wait = timedelta(seconds=result.after if result.after is not None else backoff(tries))
                 if result.unsure:

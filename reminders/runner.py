@@ -36,7 +36,7 @@ def transports(settings: Settings, db: Database) -> dict[str, Transport]:
 class Reminders:
     def __init__(self, settings: Settings, db: Database, blocking: bool = False):
         self.engine = Engine(db, settings.wwidw_timezone, settings.wwidw_locale)
-        self.sender = OutboxSender(db, transports(settings, db))
+        self.sender = OutboxSender(db, transports(settings, db), on_unreachable=self.engine.unreachable)
         self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
         self.scheduler.add_job(self.run_engine, "interval", seconds=ENGINE_EVERY, max_instances=1, coalesce=True)
         self.scheduler.add_job(self.run_sender, "interval", seconds=SENDER_EVERY, max_instances=1, coalesce=True)

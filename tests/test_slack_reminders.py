@@ -4,14 +4,14 @@ buttons or in the modal), and the value becomes a measurement."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.monitor import MONTH_NAMES
 from handlers.slack.delivery import SlackTransport
-from models import Measurement, Reminder
+from models import Indicator, Measurement, Person, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
 from reminders.schedule import timezone
@@ -201,3 +201,49 @@ def test_progress_with_a_chart_and_the_csv_export(db, reminded, slack, fake_slac
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("intervention_id,intervention,organisation,indicator_id")
     assert len(lines) == 2 and ",2027-01-01,2027-01-31,12.0," in lines[1]
+
+
+def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slack, fake_slack):
+    """Bram measures Anna's indicator; his account is deactivated. His reminders pause, Anna hears
+    so (with a way to step 8), and when Bram talks to the bot again his reminders resume."""
+    anna = slack.user("U1")
+    anna.say("hallo")
+    anna_id = slack_person(db, "U1", "Anna Jansen")
+    slack_person(db, "UBRAM22", "Bram de Vries")
+    iv_id, (ind_id,) = published(db, anna_id, [{"remind_day": 29, "name": "Bezoekers", "owner": "<@UBRAM22>"}])
+    engine = Engine(db)
+    sender = OutboxSender(
+        db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2, on_unreachable=engine.unreachable
+    )
+    before = fake_slack.last_seq
+    fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "account_inactive"})
+    engine.run(DUE)
+    sender.drain(DUE)
+    sender.drain(DUE + timedelta(seconds=5))
+    with db.transaction() as s:
+        bram = s.exec(select(Person).where(Person.display_name == "Bram de Vries")).one()
+        assert bram.unreachable_since is not None and bram.unreachable_reason == "slack: account_inactive"
+        assert s.get(Indicator, ind_id).next_due_at is None
+    notice = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
+    assert "Herinneringen gepauzeerd" in texts(notice)
+    assert "Ik kan Bram de Vries niet meer bereiken" in texts(notice) and "Bezoekers" in texts(notice)
+    assert f"form:{iv_id}:8" in json.dumps(notice["blocks"])
+    assert "gepauzeerd: Bram de Vries is niet bereikbaar" in texts(anna.say("indicatoren"))
+
+    # February passes without a reminder to Bram, and without a second notice to Anna.
+    february = datetime(2027, 3, 1, 9, 0, tzinfo=AMS)  # the 29th is the 28th, a Sunday: Monday
+    engine.run(february)
+    sender.drain(february)
+    assert [c for c in fake_slack.posts(after=before) if c.args["channel"] == "UBRAM22"] == []
+    assert len(fake_slack.posts(after=before)) == 2  # the notice and the indicator list
+
+    # Bram is back (today, before February's reminder is due): his reminders resume.
+    slack.user("UBRAM22").say("hallo")
+    with db.transaction() as s:
+        assert s.get(Person, bram.id).unreachable_since is None
+        assert s.get(Indicator, ind_id).next_due_at.replace(tzinfo=UTC) == february.astimezone(UTC)
+    engine.run(february)
+    sender.drain(february)
+    to_bram = [c.args["text"] for c in fake_slack.posts(after=before) if c.args["channel"] == "UBRAM22"]
+    assert len(to_bram) == 1 and "februari 2027" in to_bram[0]
+    sender.close()

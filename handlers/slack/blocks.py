@@ -105,6 +105,16 @@ def options_blocks(reply: Reply, locale: str) -> list[dict]:
                 ],
             }
         ]
+    if reply.kind == "list" and any(len(c.label) > BUTTON_TEXT for c in choices):
+        # Lines too long for a button: each its own section, with a button beside it.
+        return [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": cut(escape(c.label), SECTION_TEXT)},
+                "accessory": button(Choice(t(locale, "button.open"), c.value), 100 + n),
+            }
+            for n, c in enumerate(choices[: MESSAGE_BLOCKS - 5])
+        ]
     if len(choices) > BUTTONS_AS_SELECT_ABOVE:
         return [
             {

@@ -16,6 +16,11 @@ from reminders.outbox import Envelope, Failed, Result, Retry, Sent
 
 METADATA_TYPE = "wwidw_outbox"
 TIMEOUT = {"timeout": httpx.Timeout(10.0, connect=5.0).as_dict()}
+# The person (or channel) is gone or has shut us out: later messages will fail the same way.
+UNREACHABLE = {
+    "channel_not_found", "account_inactive", "user_not_found", "user_disabled", "cannot_dm_bot",
+    "is_archived", "not_in_channel",
+}  # fmt: skip
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
@@ -108,6 +113,5 @@ def answer(response: httpx.Response) -> Result | None:
     error = str(data.get("error") or "unknown_error")
     if error in RETRYABLE:
         return Retry(None, error)
-    # channel_not_found, not_in_channel, is_archived, account_inactive, invalid_auth, …: sending
-    # again will not help.
-    return Failed(error)
+    # invalid_auth, msg_too_long, …: sending this message again will not help.
+    return Failed(error, unreachable=error in UNREACHABLE)

@@ -28,11 +28,12 @@ from bot.monitor import (
     record,
     reference,
     reminder_reply,
+    reschedule_person,
     schedule_of,
 )
 from bot.replies import Choice, Reply
 from bot.values import Invalid, format_number, is_number
-from models import Indicator, IndicatorOwner, Intervention, Organisation, Reminder
+from models import Indicator, Intervention, Organisation, Reminder
 from models.tables import utcnow
 from reminders.schedule import Period, next_working_morning, timezone
 
@@ -376,16 +377,7 @@ class Measuring:
         self.say("monitor.hours", start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}", days=names)
 
     def reschedule_mine(self) -> None:
-        from bot.monitor import reschedule
-
-        ids = self.s.exec(
-            select(Indicator.intervention_id)
-            .join(IndicatorOwner, IndicatorOwner.indicator_id == Indicator.id)
-            .where(IndicatorOwner.person_id == self.person.id)
-            .distinct()
-        )
-        for iv in [self.s.get(Intervention, iv_id) for iv_id in list(ids)]:
-            reschedule(self.s, iv, utcnow(), self.default_tz)
+        reschedule_person(self.s, self.person.id, utcnow(), self.default_tz)
 
 
 DAY_WORDS = {"ma": 1, "di": 2, "wo": 3, "do": 4, "vr": 5, "za": 6, "zo": 7}

@@ -169,6 +169,18 @@ def reschedule(session: Session, iv: Intervention, now: datetime, default_tz: st
         ind.next_due_at = schedule.due_at(period, hours_of(owner)) if period else None
 
 
+def reschedule_person(session: Session, person_id: int, now: datetime, default_tz: str) -> None:
+    """Reschedule every indicator this person measures, after their zone, hours or reach changed."""
+    ids = session.exec(
+        select(Indicator.intervention_id)
+        .join(IndicatorOwner, IndicatorOwner.indicator_id == Indicator.id)
+        .where(IndicatorOwner.person_id == person_id)
+        .distinct()
+    )
+    for iv in [session.get(Intervention, iv_id) for iv_id in list(ids)]:
+        reschedule(session, iv, now, default_tz)
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -39,6 +39,37 @@ def named_organisation(session: Session, name: str) -> Organisation:
     return org
 
 
+def update_profile(db: Database, person_id: int, name: str | None, tz: str | None, default_tz: str) -> None:
+    """What the platform now says about a person: their name, and their time zone (a new zone
+    reschedules their reminders)."""
+    from bot.monitor import reschedule_person
+    from models.tables import utcnow
+
+    with db.transaction() as session:
+        person = session.get(Person, person_id)
+        if person is None:
+            return
+        if name and name[:120] != person.display_name:
+            person.display_name = name[:120]
+        if tz and tz != person.timezone:
+            person.timezone = tz[:64]
+            reschedule_person(session, person_id, utcnow(), default_tz)
+
+
+def placeholders(db: Database, platform: str, workspace: str, limit: int = 10) -> list[tuple[int, str]]:
+    """People known only by their platform id so far (named in a mention before they ever talked
+    to the bot): (person id, external id)."""
+    with db.transaction() as session:
+        rows = session.exec(
+            select(Person.id, Identity.external_id)
+            .join(Identity, Identity.person_id == Person.id)
+            .where(Identity.platform == platform, Identity.workspace == workspace)
+            .where(Person.display_name == Identity.external_id)
+            .limit(limit)
+        )
+        return [(person_id, external_id) for person_id, external_id in rows]
+
+
 def ensure_person(
     db: Database, platform: str, workspace: str, external_id: str, display_name: str, organisation: str | None = None
 ) -> int:

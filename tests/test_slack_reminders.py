@@ -247,3 +247,34 @@ def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slac
     to_bram = [c.args["text"] for c in fake_slack.posts(after=before) if c.args["channel"] == "UBRAM22"]
     assert len(to_bram) == 1 and "februari 2027" in to_bram[0]
     sender.close()
+
+
+def test_slack_names_and_zones_stay_current(db, slack, fake_slack):
+    """A colleague named by mention gets their Slack name and zone as soon as the mention is made,
+    before they ever talk to the bot; a zone changed in Slack later is picked up (here: when the
+    App Home is opened) and moves the reminder to 09:00 in the new zone."""
+    fake_slack.users["UCARLA1"] = "Carla Smit"
+    fake_slack.zones["UCARLA1"] = "Europe/London"
+    anna = slack.user("U1")
+    anna.say("hallo")
+    anna_id = slack_person(db, "U1", "Anna Jansen")
+    _, (carlas, annas) = published(
+        db, anna_id, [{"remind_day": 29, "name": "Bezoekers", "owner": "<@UCARLA1>"}, {"remind_day": 29}]
+    )
+    with db.transaction() as s:
+        assert s.exec(select(Person).where(Person.display_name == "UCARLA1")).one().timezone is None
+    anna.say("<@UCARLA1>")  # a message naming her (an owner typed in step 8, say)
+    with db.transaction() as s:
+        carla = s.exec(select(Person).where(Person.display_name == "Carla Smit")).one()
+        assert carla.timezone == "Europe/London"
+    assert next_due(db, carlas) == datetime(2027, 1, 29, 9, 0, tzinfo=UTC)  # 09:00 in London
+
+    assert next_due(db, annas) == datetime(2027, 1, 29, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
+    fake_slack.zones["U1"] = "America/New_York"
+    anna.open_home()
+    assert next_due(db, annas) == datetime(2027, 1, 29, 14, 0, tzinfo=UTC)  # 09:00 in New York
+
+
+def next_due(db, ind_id: int) -> datetime:
+    with db.transaction() as s:
+        return s.get(Indicator, ind_id).next_due_at.replace(tzinfo=UTC)

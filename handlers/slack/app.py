@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -19,13 +20,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from bot import definition
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
-from bot.people import ensure_person, find_person
+from bot.people import ensure_person, find_person, placeholders, update_profile
 from bot.replies import Reply, Turn
 from bot.wizard import Outcome
 from handlers.slack import blocks
-from models import Person
 
 log = logging.getLogger("wwidw.slack")
+PROFILE_EVERY = 24 * 3600  # seconds between reading a person's Slack name and zone again
 SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "nieuw": "nieuw",
     "new": "nieuw",
@@ -87,37 +88,40 @@ def build_bolt_app(core) -> App:
 
     # --- people ------------------------------------------------------------------------
 
-    known: dict[tuple[str, str], int] = {}  # (team, user) -> person id; identities never change owner
+    # (team, user) -> (person id, when their Slack profile was last read); identities never change owner
+    known: dict[tuple[str, str], tuple[int, float]] = {}
 
     def person_for(client: WebClient, team_id: str, user_id: str) -> int:
-        if (team_id, user_id) in known:
-            return known[(team_id, user_id)]
+        cached = known.get((team_id, user_id))
+        if cached and time.monotonic() - cached[1] < PROFILE_EVERY:
+            return cached[0]
         with db.transaction() as s:
             person = find_person(s, "slack", team_id, user_id)
-        if person is None:
-            person_id = new_person(client, team_id, user_id)
-        else:
-            person_id = person.id
+        name, tz = profile(client, user_id)
+        person_id = person.id if person else ensure_person(db, "slack", team_id, user_id, name or user_id)
+        # A name or zone changed in Slack (or a colleague named in a mention talks to us at last).
+        update_profile(db, person_id, name, tz, settings.wwidw_timezone)
         if len(known) > 50_000:
             known.clear()
-        known[(team_id, user_id)] = person_id
+        known[(team_id, user_id)] = (person_id, time.monotonic())
         return person_id
 
-    def new_person(client: WebClient, team_id: str, user_id: str) -> int:
-        name, tz = user_id, None
+    def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
+        """The name and time zone Slack has for a user; (None, None) when it cannot say."""
         try:
             user = client.users_info(user=user_id).get("user") or {}
-            profile = user.get("profile") or {}
-            name = profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
-            tz = user.get("tz")
         except Exception as e:
-            log.warning("users.info failed for a new person: %s", describe(e))
-        person_id = ensure_person(db, "slack", team_id, user_id, name)
-        if tz:  # kept for reminders in the person's own time zone
-            with db.transaction() as s:
-                person = s.get(Person, person_id)
-                person.timezone = person.timezone or tz
-        return person_id
+            log.warning("users.info failed: %s", describe(e))
+            return None, None
+        details = user.get("profile") or {}
+        return details.get("display_name") or user.get("real_name") or user.get("name"), user.get("tz")
+
+    def name_mentioned(client: WebClient, team_id: str) -> None:
+        """People named by a mention (as indicator owners) before they talked to us: their Slack
+        name and zone, so reminders and messages about them are right from the start."""
+        for person_id, user_id in placeholders(db, "slack", team_id):
+            name, tz = profile(client, user_id)
+            update_profile(db, person_id, name, tz, settings.wwidw_timezone)
 
     # --- sending -----------------------------------------------------------------------
 
@@ -156,6 +160,8 @@ def build_bolt_app(core) -> App:
         person_id = person_for(client, team_id, user_id)
         try:
             outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
+            if "<@" in (what.text or ""):
+                name_mentioned(client, team_id)
         except Exception:
             # Nothing of this turn was stored (its transaction rolled back); earlier answers are safe.
             log.exception("turn failed")
@@ -212,6 +218,7 @@ def build_bolt_app(core) -> App:
     def on_home(body, event, client):
         if event.get("tab") != "home":
             return
+        known.pop((body.get("team_id") or "", event["user"]), None)  # a fresh look at their Slack profile
         publish_home(client, body.get("team_id") or "", event["user"])
 
     def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
@@ -314,6 +321,7 @@ def build_bolt_app(core) -> App:
             return ack()
         if errors:
             return ack(response_action="errors", errors={path: blocks.cut(msg, 150) for path, msg in errors.items()})
+        name_mentioned(client, team_id)
         form = forms.form(person_id, iv_id, step + 1) if step < len(definition.steps()) else None
         if form is not None:
             return ack(response_action="update", view=blocks.modal(form))

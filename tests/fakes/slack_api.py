@@ -37,6 +37,7 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}  # file id -> the uploaded bytes
         self.listener = listener  # called with each recorded Call (benchmarks watch replies this way)
         self.users = users or {}
+        self.zones: dict[str, str] = {}  # users.info "tz" per user; Europe/Amsterdam otherwise
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
@@ -190,7 +191,7 @@ class FakeSlack:
                 "id": user,
                 "name": user.lower(),
                 "real_name": self.users.get(user, f"Gebruiker {user}"),
-                "tz": "Europe/Amsterdam",
+                "tz": self.zones.get(user, "Europe/Amsterdam"),
                 "profile": {"display_name": self.users.get(user, "")},
             }
             return {"ok": True, "user": info}

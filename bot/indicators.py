@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot import definition, store
 from bot.i18n import t
-from bot.measuring import progress_line
+from bot.measuring import TurnPart, progress_line
 from bot.monitor import MONTH_SHORT, Context, as_utc, indicators_of, owners_of
 from bot.replies import Choice, Reply
 from bot.values import is_number
@@ -100,18 +100,8 @@ def rhythm_text(ind: Indicator, locale: str) -> str:
     return store.display(frequency, ind.frequency, locale) if frequency and ind.frequency else "–"
 
 
-class IndicatorTurn:
-    """The `indicatoren` commands and buttons, inside a wizard turn (`TurnRun`)."""
-
-    def __init__(self, run, default_tz: str):
-        self.run = run
-        self.s = run.s
-        self.person = run.person
-        self.default_tz = default_tz
-
-    @property
-    def locale(self) -> str:
-        return self.run.locale
+class IndicatorTurn(TurnPart):
+    """The `indicatoren` commands and buttons."""
 
     def overview(self) -> None:
         reply = home_reply(self.s, self.person, self.default_tz, self.locale)

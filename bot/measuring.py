@@ -41,7 +41,9 @@ PAST_PERIODS = 12  # how far back "meting" offers periods to fill in
 ACTIONS = ("rem", "ind", "per")
 
 
-class Measuring:
+class TurnPart:
+    """A part of a wizard turn (`TurnRun`) with a subject of its own, in the turn's transaction."""
+
     def __init__(self, run, default_tz: str):
         self.run = run
         self.s = run.s
@@ -57,6 +59,10 @@ class Measuring:
 
     def say(self, key: str, kind: str = "info", **params) -> Reply:
         return self.run.say(key, kind=kind, **params)
+
+
+class Measuring(TurnPart):
+    """Reminder buttons, typed values, past periods, progress and working hours."""
 
     # --- entry points ------------------------------------------------------------------------
 

@@ -303,12 +303,18 @@ def build_bolt_app(core) -> App:
         ack() if in_dm else ack(text=t(locale, "slack.dm_notice"))
         turn(client, team_id, user_id, user_id, Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip()))
 
-    @app.view(blocks.FORM_CALLBACK)
-    def on_form(ack, body, view, client):
-        team_id = (body.get("team") or {}).get("id") or ""
-        user_id = body["user"]["id"]
+    def submission(body: dict, view: dict) -> tuple[str, str, dict]:
+        """Who submitted a modal, and what it carried in its private metadata ({} if unreadable)."""
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        return (body.get("team") or {}).get("id") or "", body["user"]["id"], meta if isinstance(meta, dict) else {}
+
+    @app.view(blocks.FORM_CALLBACK)
+    def on_form(ack, body, view, client):
+        team_id, user_id, meta = submission(body, view)
+        try:
             iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
         except (ValueError, KeyError, TypeError):
             return ack()
@@ -321,19 +327,18 @@ def build_bolt_app(core) -> App:
             return ack()
         if errors:
             return ack(response_action="errors", errors={path: blocks.cut(msg, 150) for path, msg in errors.items()})
-        name_mentioned(client, team_id)
         form = forms.form(person_id, iv_id, step + 1) if step < len(definition.steps()) else None
         if form is not None:
-            return ack(response_action="update", view=blocks.modal(form))
-        ack(response_action="clear")
-        turn(client, team_id, user_id, user_id, Turn(action="cmd:summary"))
+            ack(response_action="update", view=blocks.modal(form))
+        else:
+            ack(response_action="clear")
+            turn(client, team_id, user_id, user_id, Turn(action="cmd:summary"))
+        name_mentioned(client, team_id)  # after the answer: Slack waits only three seconds for it
 
     @app.view(blocks.MEASURE_CALLBACK)
     def on_measure(ack, body, view, client):
-        team_id = (body.get("team") or {}).get("id") or ""
-        user_id = body["user"]["id"]
+        team_id, user_id, meta = submission(body, view)
         try:
-            meta = json.loads(view.get("private_metadata") or "{}")
             reminder_id = int(meta["r"])
             confirmed = float(meta["c"]) if meta.get("c") is not None else None
         except (ValueError, KeyError, TypeError):

@@ -1,4 +1,5 @@
-"""The ASGI app: the web chat, `/healthz` and, when configured, Slack at `/slack/events`."""
+"""The ASGI app: the web chat, `/healthz` and, when configured, Slack at `/slack/events` and
+Microsoft Teams at `/api/messages`."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ MAX_BODY = 512 * 1024
 class Core:
     """What every adapter needs: the database, the wizard and its forms, the settings."""
 
-    def __init__(self, settings: Settings, db: Database | None = None):
+    def __init__(self, settings: Settings, db: Database | None = None, teams_token_http=None):
         self.settings = settings
+        # msal's HTTP client for Microsoft's login service (tests point it at a fake); None: msal's own.
+        self.teams_token_http = teams_token_http
         self.db = db or Database(settings.database_url)
         self.wizard = Wizard(self.db, settings.wwidw_locale, settings.wwidw_timezone)
         self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
@@ -51,6 +54,12 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
         routes += slack_routes(core)
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
+    if core.settings.teams_enabled:
+        from handlers.teams.routes import teams_routes
+
+        routes += teams_routes(core)
+    else:
+        log.info("Teams is off: set TEAMS_APP_ID and TEAMS_APP_PASSWORD to enable /api/messages")
 
     @asynccontextmanager
     async def lifespan(app):

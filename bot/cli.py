@@ -1,4 +1,4 @@
-"""The `wwidw` command: serve, db upgrade, export."""
+"""The `wwidw` command: serve, worker, db upgrade, exports, organisations."""
 
 from __future__ import annotations
 
@@ -35,7 +35,24 @@ def main(argv: list[str] | None = None) -> int:
     measurements.add_argument("--intervention", type=int, default=None, help="one description (default: all)")
     measurements.add_argument("--history", action="store_true", help="also the values that were later changed")
 
+    organisation = commands.add_parser("organisation", help="list organisations, rename one, set partner membership")
+    organisation.add_argument("action", choices=["list", "partner", "rename"])
+    organisation.add_argument("name", nargs="?", help="the organisation's name or number")
+    organisation.add_argument("value", nargs="?", help="partner: on|off (default on); rename: the new name")
+
+    teams = commands.add_parser("teams-package", help="write the Microsoft Teams app package (manifest and icons)")
+    teams.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID (a GUID)")
+    teams.add_argument("--out", default="wwidw-teams.zip", help="the zip to write (default: wwidw-teams.zip)")
+    teams.add_argument("--name", help="the app's name in Teams, at most 30 characters")
+    teams.add_argument("--website", help="https address of the deployment's website")
+    teams.add_argument("--privacy-url", help="https address of the privacy statement (default: WEBSITE/privacy)")
+    teams.add_argument("--terms-url", help="https address of the terms of use (default: WEBSITE/voorwaarden)")
+    teams.add_argument("--domain", action="append", default=[], help="a valid domain (repeatable)")
+    teams.add_argument("--version", dest="app_version", help="the package version, e.g. 1.0.1 (default 1.0.0)")
+
     args = parser.parse_args(argv)
+    if args.command == "teams-package":
+        return teams_package_command(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
@@ -49,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         Database(settings.database_url).upgrade()
         print("database is up to date")
         return 0
+    if args.command == "organisation":
+        return organisation_command(settings, args.action, args.name, args.value)
     if args.command == "export-measurements":
         return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
@@ -90,6 +109,46 @@ def export_measurements(settings: Settings, intervention_id: int | None, history
                     "yes" if m.replaced_at is None else "no",
                 ]
             )  # fmt: skip
+    return 0
+
+
+def organisation_command(settings: Settings, action: str, name: str | None, value: str | None) -> int:
+    """For whoever runs the deployment: partner membership is theirs to grant, not the
+    organisation's own (a workspace admin only names their organisation)."""
+    from bot import organisations
+    from models import Organisation
+    from models.db import Database
+
+    db = Database(settings.database_url)
+    with db.transaction() as session:
+        if action == "list":
+            for org in session.exec(select(Organisation).order_by(Organisation.id)):
+                where = (
+                    f"Slack {org.slack_team_id}"
+                    if org.slack_team_id
+                    else f"Teams {org.teams_tenant_id}"
+                    if org.teams_tenant_id
+                    else "web"
+                )
+                print(f"{org.id}\t{org.name}\t{'partner' if org.is_partner else '-'}\t{where}")
+            return 0
+        org = organisations.find(session, name or "")
+        if org is None:
+            print(
+                f"no single organisation {name!r} (see `wwidw organisation list`; a number is exact)", file=sys.stderr
+            )
+            return 1
+        if action == "partner":
+            if (value or "on") not in ("on", "off"):
+                print("partner takes on or off", file=sys.stderr)
+                return 2
+            org.is_partner = (value or "on") == "on"
+        else:
+            problem = organisations.rename(session, org, value or "")
+            if problem:
+                print(problem, file=sys.stderr)
+                return 1
+        print(f"{org.id}\t{org.name}\t{'partner' if org.is_partner else '-'}")
     return 0
 
 
@@ -141,6 +200,33 @@ def export_command(settings: Settings, intervention_id: int | None, fmt: str, lo
             print(json.dumps(data[0] if intervention_id is not None else data, ensure_ascii=False, indent=2))
         else:
             print("\n\n---\n\n".join(render_markdown(session, iv, locale) for iv in rows))
+    return 0
+
+
+def teams_package_command(args: argparse.Namespace) -> int:
+    """Needs no database or settings: only the bot's app id and how the app presents itself."""
+    from pathlib import Path
+
+    from handlers.teams.package import build_package
+
+    options = {
+        "name": args.name,
+        "website_url": args.website,
+        "privacy_url": args.privacy_url,
+        "terms_url": args.terms_url,
+        "version": args.app_version,
+    }
+    try:
+        path = build_package(
+            args.app_id,
+            Path(args.out),
+            valid_domains=args.domain,
+            **{key: value for key, value in options.items() if value is not None},
+        )
+    except (ValueError, OSError) as problem:
+        print(f"wwidw teams-package: {problem}", file=sys.stderr)
+        return 1
+    print(f"Teams app package written to {path.resolve()}")
     return 0
 
 

@@ -26,6 +26,8 @@ WORDS = {
     "progress": {"voortgang", "progress", "stand"},
     "hours": {"werktijden", "working hours", "hours"},
     "indicators": {"indicatoren", "indicators", "indicator", "mijn indicatoren", "my indicators"},
+    "archetypes": {"archetypen", "archetypes", "archetype", "voorbeelden", "examples"},
+    "search": {"zoek", "zoeken", "search", "kennisbank", "knowledge bank"},
     "indicator_new": {
         "indicator nieuw", "indicator new", "nieuwe indicator", "new indicator",
         "indicator toevoegen", "indicator add", "add indicator",
@@ -38,6 +40,16 @@ WITH_NUMBER = {
     "progress": r"(?:voortgang|progress|stand)\s*#?(\d+)",
     "indicator_new": r"(?:indicator)\s+(?:nieuw|new|toevoegen|add)(?:\s+(?:bij|aan|to|for))?\s*#?(\d+)",
     "indicator": r"(?:indicator|indicatoren|indicators)\s*#?(\d+)",
+    "read": r"(?:lees|lezen|read|bekijk|view)\s*#?(\d+)",
+}
+# Commands that carry free text. Typed while a question is open they would be answers
+# ("Zoek contact met de buren"), so there they count only as an explicit command (a Slack
+# slash command); otherwise a whole message like this is the command.
+WITH_TEXT = {
+    "search": r"(?:zoek|zoeken|search|find)\s+(?P<text>.+)",
+    "from": r"(?:nieuw|new|start)\s+(?:op basis van|vanuit|uit|from|based on)\s+(?P<text>.+)",
+    "comment": r"(?:reageer|reactie|comment)\s+(?:op\s+|on\s+)?#?(?P<iv>\d+)\s+"
+    r"(?:stap|step)\s*(?P<step>\d+)\s*[:,.-]?\s*(?P<text>.*)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 LANGUAGE = (
@@ -50,6 +62,18 @@ LANGUAGE = (
 class Command:
     name: str
     arg: str | None = None
+    text: str | None = None  # the free text of a WITH_TEXT command, as typed
+
+
+def parse_text_command(text: str) -> Command | None:
+    """A command with free text ("zoek woningen", "reageer 12 stap 3: …"), its text kept as typed."""
+    text = (text or "").strip()
+    for name, pattern in WITH_TEXT.items():
+        if m := re.fullmatch(pattern, text, re.IGNORECASE | re.DOTALL):
+            groups = m.groupdict()
+            arg = f"{groups['iv']}:{groups['step']}" if "iv" in groups else None
+            return Command(name, arg, groups["text"].strip())
+    return None
 
 
 def parse_command(text: str) -> Command | None:

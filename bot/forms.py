@@ -198,7 +198,7 @@ class Forms:
             run.conv.phase = "asking" if following else "review"
             run.conv.back_to_review = False
             run.place(following)
-            run.reschedule_if_changed()
+            run.published_changed()
             return {}
 
     def _keep_required(self, run: TurnRun, iv: Intervention, step_no: int, scalar, lists, errors) -> None:

@@ -3,7 +3,7 @@ reminder (also shown on Slack's App Home and the web page), one indicator's card
 indicator to a published description (`indicator nieuw 12`).
 
 Indicators are defined in step 8; editing one later opens step 8 of its description as a form,
-and storing that form reschedules its reminders (see `TurnRun.reschedule_if_changed`).
+and storing that form reschedules its reminders (see `TurnRun.published_changed`).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from bot.monitor import (
 )
 from bot.replies import Choice, Reply
 from bot.values import Invalid, format_number, is_number
-from models import Indicator, Intervention, Organisation, Reminder
+from models import Indicator, Intervention, Measurement, Reminder
 from models.tables import utcnow
 from reminders.schedule import Period, next_working_morning, timezone
 
@@ -342,15 +342,10 @@ class Measuring(TurnPart):
             reply.input = "chart"
 
     def visible_intervention(self, arg: str | None) -> Intervention | None:
-        from bot.store import visible_to
+        from bot.store import readable
 
         if is_number(arg or ""):
-            organisation = self.s.get(Organisation, self.person.organisation_id)
-            iv = self.s.exec(
-                select(Intervention).where(Intervention.id == int(arg), visible_to(self.person, organisation))
-            ).first()
-            own = self.s.get(Intervention, int(arg))
-            return iv or (own if own is not None and own.author_id == self.person.id else None)
+            return readable(self.s, self.person, int(arg))
         return (
             self.run.iv
             or self.s.exec(
@@ -410,10 +405,15 @@ def clock(text: str) -> str:
 
 def progress_line(session, ctx: Context, locale: str, with_name: bool = True) -> str:
     """ "Deelnemers: 5 → 12 (oktober 2026) → doel 20 · 47% van de weg" """
+
+    return progress_text(ctx, last_value(session, ctx.ind.id), locale, with_name)
+
+
+def progress_text(ctx: Context, latest: Measurement | None, locale: str, with_name: bool = True) -> str:
+    """`progress_line` from facts already read (digests read them for many descriptions at once)."""
     from bot.i18n import t
 
     ind = ctx.ind
-    latest = last_value(session, ind.id)
     parts = [ctx.number(ind.baseline, locale) if ind.baseline is not None else "–"]
     if latest is not None:
         when = period_label(ind, Period(latest.period_start, latest.period_end), locale)

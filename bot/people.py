@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -18,19 +19,26 @@ def find_person(session: Session, platform: str, workspace: str, external_id: st
     return session.get(Person, identity.person_id) if identity else None
 
 
-def slack_organisation(session: Session, team_id: str) -> Organisation:
-    org = session.exec(select(Organisation).where(Organisation.slack_team_id == team_id)).first()
+# A Slack workspace or a Microsoft 365 tenant is one organisation: the column that says which.
+WORKSPACE_COLUMN = {"slack": "slack_team_id", "teams": "teams_tenant_id"}
+LOCAL = (Organisation.slack_team_id.is_(None), Organisation.teams_tenant_id.is_(None))
+
+
+def workspace_organisation(session: Session, platform: str, workspace: str) -> Organisation:
+    column = WORKSPACE_COLUMN[platform]
+    org = session.exec(select(Organisation).where(getattr(Organisation, column) == workspace)).first()
     if org is None:
-        # Named after the workspace id until an admin names it (see the organisations issue).
-        org = Organisation(name=f"Slack {team_id}", slack_team_id=team_id)
+        # Named after the workspace until an administrator names it (`organisatie <naam>`).
+        org = Organisation(name=f"{platform.capitalize()} {workspace}"[:200], **{column: workspace})
         session.add(org)
         session.flush()
     return org
 
 
 def named_organisation(session: Session, name: str) -> Organisation:
+    """A web chat organisation by name (never a workspace's or tenant's: those are joined by signing in there)."""
     org = session.exec(
-        select(Organisation).where(Organisation.name == name, Organisation.slack_team_id.is_(None))
+        select(Organisation).where(func.lower(Organisation.name) == name.lower(), *LOCAL).order_by(Organisation.id)
     ).first()
     if org is None:
         org = Organisation(name=name)
@@ -81,8 +89,8 @@ def ensure_person(
                 if person is not None:
                     return person.id
                 org = (
-                    slack_organisation(session, workspace)
-                    if platform == "slack"
+                    workspace_organisation(session, platform, workspace)
+                    if platform in WORKSPACE_COLUMN
                     else named_organisation(session, organisation or "Lokaal")
                 )
                 person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])

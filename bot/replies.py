@@ -16,6 +16,7 @@ from bot.store import Section
 class Turn:
     text: str | None = None  # what the person typed
     action: str | None = None  # a button or select value: "cmd:back", "opt:lopend", "opts:a|b", "open:12"
+    command: bool = False  # typed as an explicit command (a Slack slash command), never an answer
 
 
 @dataclass

@@ -13,6 +13,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Microsoft Teams (Bot Framework): the Entra app registration of the Azure Bot.
+    teams_app_id: str | None = None
+    teams_app_password: SecretStr | None = None
+    teams_tenant_id: str | None = None  # single-tenant bots; None: "botframework.com" (multi-tenant)
+    teams_authority_host: str = "https://login.microsoftonline.com"  # sovereign clouds have their own
+    teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    # The Bot Framework service: the issuer of inbound tokens and the audience of ours.
+    teams_botframework_url: str = "https://api.botframework.com"
     wwidw_locale: str = "nl"
     wwidw_timezone: str = "Europe/Amsterdam"
     # The organisation web chat users belong to (the local web chat has no accounts).
@@ -21,3 +29,7 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id and self.teams_app_password)

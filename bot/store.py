@@ -164,14 +164,26 @@ def new_draft(session: Session, person: Person) -> Intervention:
     return iv
 
 
-def visible_to(reader: Person | None, organisation: Organisation | None):
-    """The SQL condition for published descriptions a reader's organisation may see."""
+def visible_to(organisation: Organisation | None):
+    """The SQL condition for published descriptions a reader of `organisation` may see; None is
+    a reader without an organisation: public descriptions only. The one place this rule lives."""
     from sqlalchemy import and_, or_
 
     published = Intervention.status == "published"
-    if reader is None or organisation is None:
+    if organisation is None:
         return and_(published, Intervention.visibility == "public")
     allowed = [Intervention.visibility == "public", Intervention.organisation_id == organisation.id]
     if organisation.is_partner:
         allowed.append(Intervention.visibility == "partners")
     return and_(published, or_(*allowed))
+
+
+def readable(session: Session, person: Person | None, iv_id: int) -> Intervention | None:
+    """A description `person` may read: published and visible to their organisation, or their own
+    (a draft too). Every path that shows one description by number goes through here."""
+    organisation = session.get(Organisation, person.organisation_id) if person else None
+    iv = session.exec(select(Intervention).where(Intervention.id == iv_id, visible_to(organisation))).first()
+    if iv is None and person is not None:
+        own = session.get(Intervention, iv_id)
+        iv = own if own is not None and own.author_id == person.id else None
+    return iv

@@ -13,20 +13,24 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot import definition, store
-from bot.commands import Command, parse_action, parse_command
+from bot import definition, search, store
+from bot.commands import Command, parse_action, parse_command, parse_text_command
 from bot.definition import Field, Option
 from bot.documents import render_markdown
 from bot.i18n import t
 from bot.indicators import ACTIONS as INDICATOR_ACTIONS
 from bot.indicators import Entry, IndicatorTurn, entries, home_reply
+from bot.library import ACTIONS as LIBRARY_ACTIONS
+from bot.library import Library, description_reply
 from bot.measuring import ACTIONS as MEASURING_ACTIONS
 from bot.measuring import Measuring
 from bot.monitor import as_utc, reschedule
+from bot.organisations import name_command
 from bot.replies import Choice, Reply, Turn
+from bot.subscriptions import Where, channel_command
 from bot.values import Invalid, is_number, match_option, parse, parse_yes_no
 from models import Conversation, Intervention, Person, ProcessedEvent
-from models.db import Database
+from models.db import Database, insert_missing
 from models.tables import utcnow
 
 DEFAULT_TZ = "Europe/Amsterdam"
@@ -68,7 +72,7 @@ class Wizard:
                         session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
                     run = TurnRun(session, person_id, self.default_locale, self.default_tz)
                     run.dispatch(turn)
-                    run.reschedule_if_changed()
+                    run.published_changed()
                     return Outcome(run.replies, run.locale, run.refused)
             except IntegrityError:
                 if event_id and self.seen(event_id):
@@ -110,6 +114,38 @@ class Wizard:
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             return entries(session, run.person, self.default_tz, run.locale), run.locale
 
+    def read(self, person_id: int, intervention_id: int) -> Outcome:
+        """A description to read outside the conversation (a Teams dialog): the description, or why
+        not. Unlike a turn it changes nothing, not even where the conversation is."""
+        with self.db.transaction() as session:
+            person = session.get(Person, person_id)
+            locale = (person.locale if person else None) or self.default_locale
+            iv = store.readable(session, person, intervention_id)
+            if iv is None:
+                return Outcome(
+                    [Reply(text=t(locale, "library.not_readable", id=intervention_id), kind="error")], locale
+                )
+            return Outcome([description_reply(session, iv, locale)], locale)
+
+    def comment(self, person_id: int, intervention_id: int, step: str, text: str) -> Outcome:
+        """A comment written in a form (a Slack modal): the confirmation, or an error reply."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            Library(run, self.default_tz).comment(f"{intervention_id}:{step}", text)
+            return Outcome(run.replies, run.locale)
+
+    def channel(self, person_id: int, where: Where, text: str) -> str:
+        """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list."""
+        with self.db.transaction() as session:
+            person = session.get(Person, person_id)
+            return channel_command(session, person, where, text, self.default_locale, self.default_tz)
+
+    def organisation(self, person_id: int, text: str, is_admin: bool) -> str:
+        """`organisatie [naam]`: show the person's organisation, or name it (administrators)."""
+        with self.db.transaction() as session:
+            person = session.get(Person, person_id)
+            return name_command(session, person, text, is_admin, person.locale or self.default_locale)
+
     def seen(self, event_id: str) -> bool:
         with self.db.transaction() as session:
             return session.get(ProcessedEvent, event_id[:128]) is not None
@@ -123,27 +159,34 @@ class Wizard:
 def load_turn(session: Session, person_id: int):
     """The person, their conversation (locked for this turn) and its description; a first contact
     creates the conversation. Returns (person, conversation, description, new)."""
+    row = locked_conversation(session, person_id)
+    if row is not None:
+        return *row, False
+    if session.get(Person, person_id) is None:
+        raise LookupError(f"no person {person_id}")
+    # Two first events of one person (a message and the App Home opening) can arrive at once on
+    # two replicas: the one that did not create the row waits for it and goes on with it.
+    conn = session.connection()
+    created = conn.execute(
+        insert_missing(conn.dialect.name, Conversation.__table__, "person_id").returning(Conversation.__table__.c.id),
+        Conversation.new_row(person_id),
+    ).first()
+    return *locked_conversation(session, person_id), created is not None
+
+
+def locked_conversation(session: Session, person_id: int):
     if session.get_bind().dialect.name != "sqlite":
         # A PostgreSQL statement reads what was committed when it began: take the lock first, so
         # the query below sees everything the turn we waited for wrote. (SQLite transactions start
         # with the write lock already held.)
         session.exec(select(Conversation.id).where(Conversation.person_id == person_id).with_for_update())
-    row = session.exec(
-        select(Conversation, Person, Intervention)
+    return session.exec(
+        select(Person, Conversation, Intervention)
+        .select_from(Conversation)
         .join(Person, Person.id == Conversation.person_id)
         .outerjoin(Intervention, Intervention.id == Conversation.intervention_id)
         .where(Conversation.person_id == person_id)
-    ).first()
-    if row is not None:
-        conv, person, iv = row
-        return person, conv, iv, False
-    person = session.get(Person, person_id)
-    if person is None:
-        raise LookupError(f"no person {person_id}")
-    conv = Conversation(person_id=person_id)
-    session.add(conv)
-    session.flush()
-    return person, conv, None, True
+    ).first()  # (person, conversation, description) or None
 
 
 class TurnRun:
@@ -152,6 +195,7 @@ class TurnRun:
     def __init__(self, session: Session, person_id: int, default_locale: str, default_tz: str = DEFAULT_TZ):
         self.s = session
         self.default_tz = default_tz
+        self.default_locale = default_locale
         self.started = utcnow()
         self.person, self.conv, iv, self.first_contact = load_turn(session, person_id)
         self.locale = self.person.locale or default_locale
@@ -327,10 +371,11 @@ class TurnRun:
 
     # --- dispatch ------------------------------------------------------------------------
 
-    def reschedule_if_changed(self) -> None:
-        """A published description changed in this turn: its reminders follow (bot/monitor.py)."""
+    def published_changed(self) -> None:
+        """A published description changed in this turn: the search index and its reminders follow."""
         iv = self._iv
         if iv is not None and iv.status == "published" and as_utc(iv.updated_at) >= self.started:
+            search.reindex(self.s, iv)
             reschedule(self.s, iv, utcnow(), self.default_tz)
 
     def dispatch(self, turn: Turn) -> None:
@@ -343,6 +388,8 @@ class TurnRun:
             return measuring.action(turn.action)
         if turn.action and turn.action.partition(":")[0] in INDICATOR_ACTIONS:
             return IndicatorTurn(self, self.default_tz).action(turn.action)
+        if turn.action and turn.action.partition(":")[0] in LIBRARY_ACTIONS:
+            return Library(self, self.default_tz).action(turn.action)
         if turn.text is not None and measuring.wants(turn.text):
             return measuring.typed(turn.text)
         # Anything else: a number typed later answers the wizard again, not an old reminder.
@@ -361,7 +408,8 @@ class TurnRun:
                 return self.answer(", ".join(values))
             return self.unknown()
         text = (turn.text or "").strip()
-        command = parse_command(text)
+        with_text = parse_text_command(text) if turn.command or self.conv.phase != "asking" else None
+        command = with_text or parse_command(text)
         if command:
             return self.command(command)
         if self.conv.phase == "asking" and self.iv is not None and self.cursor is not None:
@@ -396,6 +444,17 @@ class TurnRun:
             return self.language(cmd.arg)
         if cmd.name == "form":
             return self.form(cmd.arg)
+        library = Library(self, self.default_tz)
+        if cmd.name == "search":
+            return library.search(cmd.text)
+        if cmd.name == "read":
+            return library.read(cmd.arg)
+        if cmd.name == "comment":
+            return library.comment(cmd.arg, cmd.text)
+        if cmd.name == "archetypes":
+            return library.archetypes()
+        if cmd.name == "from":
+            return library.new_from(cmd.text or cmd.arg)
         indicators = IndicatorTurn(self, self.default_tz)
         if cmd.name == "indicators":
             return indicators.overview()

@@ -1,6 +1,7 @@
 from models.tables import (  # noqa: F401
     LIST_TABLES,
     ChatMessage,
+    Comment,
     Conversation,
     Effect,
     Identity,
@@ -14,4 +15,6 @@ from models.tables import (  # noqa: F401
     ProcessedEvent,
     Reminder,
     Report,
+    Subscription,
+    TeamsConversation,
 )

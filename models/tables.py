@@ -13,15 +13,16 @@ def utcnow() -> datetime:
 
 
 class Organisation(SQLModel, table=True):
-    # One organisation per name outside Slack, so two first web users cannot each create "Lokaal".
+    # One organisation per name outside Slack and Teams, so two first web users cannot each create "Lokaal".
     __table_args__ = (
         Index(
             "uq_organisation_local_name",
             "name",
             unique=True,
-            sqlite_where=text("slack_team_id IS NULL"),
-            postgresql_where=text("slack_team_id IS NULL"),
+            sqlite_where=text("slack_team_id IS NULL AND teams_tenant_id IS NULL"),
+            postgresql_where=text("slack_team_id IS NULL AND teams_tenant_id IS NULL"),
         ),
+        Index("uq_organisation_teams_tenant_id", "teams_tenant_id", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
@@ -29,6 +30,7 @@ class Organisation(SQLModel, table=True):
     # Off until an administrator says so: a new workspace sees only public descriptions.
     is_partner: bool = False
     slack_team_id: str | None = Field(default=None, max_length=40, unique=True)
+    teams_tenant_id: str | None = Field(default=None, max_length=64)  # a Microsoft 365 tenant
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -166,6 +168,12 @@ class Conversation(SQLModel, table=True):
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @classmethod
+    def new_row(cls, person_id: int, now: datetime | None = None) -> dict:
+        """A fresh conversation's column values, for a bulk or conflict-tolerant INSERT."""
+        row = cls(person_id=person_id).model_dump(exclude={"id"})
+        return row | {"updated_at": now} if now else row
+
 
 class ProcessedEvent(SQLModel, table=True):
     """Platform event ids already handled, inserted in the turn's own transaction."""
@@ -262,8 +270,63 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     error: str | None = Field(default=None, max_length=200)
     external_ref: str | None = Field(default=None, max_length=128)  # e.g. the Slack message ts
+    # A digest's continuation goes into the thread of its first message, this outbox row.
+    thread_of: int | None = Field(default=None, foreign_key="outbox.id")
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class Subscription(SQLModel, table=True):
+    """A channel that gets a digest of new and updated descriptions its organisation may see.
+    One row per channel: subscribing again changes it, cancelling ends it."""
+
+    __table_args__ = (UniqueConstraint("platform", "workspace", "channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=64)
+    channel: str = Field(max_length=128)
+    channel_name: str | None = Field(default=None, max_length=120)
+    subscriber_id: int = Field(foreign_key="person.id")  # told when the channel cannot be reached
+    frequency: str = Field(default="weekly", max_length=10)  # daily | weekly
+    theme: str | None = Field(default=None, max_length=60)  # a theme option key
+    neighbourhood: str | None = Field(default=None, max_length=200)
+    locale: str = Field(default="nl", max_length=5)
+    timezone: str = Field(default="Europe/Amsterdam", max_length=64)
+    status: str = Field(default="active", max_length=10)  # active | paused | ended
+    paused_reason: str | None = Field(default=None, max_length=200)
+    # The next digest covers what was published or changed after `since`, up to its due moment.
+    since: datetime = Field(default_factory=utcnow)
+    next_due_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Comment(SQLModel, table=True):
+    """A reader's remark on one step of a published description (an expert's analysis, a question)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    step: int
+    author_id: int = Field(foreign_key="person.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TeamsConversation(SQLModel, table=True):
+    """Where the bot can write in Teams without being written to first (a proactive message):
+    the conversation and the service URL the Bot Framework gave us on install or first contact."""
+
+    __tablename__ = "teams_conversation"
+    __table_args__ = (UniqueConstraint("tenant_id", "conversation_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    conversation_id: str = Field(max_length=400)
+    service_url: str = Field(max_length=500)
+    kind: str = Field(max_length=20)  # personal | channel | groupChat
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)  # a personal chat's person
+    name: str | None = Field(default=None, max_length=200)  # a channel's name, for listings
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 LIST_TABLES = {"effects": Effect, "indicators": Indicator, "reports": Report}

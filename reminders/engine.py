@@ -41,7 +41,7 @@ from models import (
     Person,
     Reminder,
 )
-from models.db import Database
+from models.db import Database, insert_missing
 from models.tables import utcnow
 from reminders.schedule import next_working_morning, timezone
 
@@ -139,19 +139,7 @@ class Engine:
             awaiting[owner.id] = reminder_id  # a typed value answers the latest one
         if messages:
             conn.execute(insert(OUTBOX), messages)
-        missing = [p for p in awaiting if p not in facts.conversations]
-        if missing:
-            conn.execute(
-                insert(CONVERSATION),
-                [{"person_id": p, "phase": "idle", "step": 0, "item": 0, "failures": 0,
-                  "back_to_review": False, "updated_at": now} for p in missing],
-            )  # fmt: skip
-        conn.execute(
-            update(CONVERSATION)
-            .where(CONVERSATION.c.person_id == bindparam("owner"))
-            .values(reminder_id=bindparam("rid")),
-            [{"owner": p, "rid": r} for p, r in awaiting.items()],
-        )
+        await_answers(conn, awaiting, facts.conversations, now)
 
     # --- snoozes, nudges, escalations --------------------------------------------------------
 
@@ -246,11 +234,22 @@ class Engine:
         locale = person.locale or self.default_locale
         enqueue(s, person, key, [reminder_reply(s, reminder, ctx, locale, kind)], locale, now)
         if awaiting:
-            conv = s.exec(select(Conversation).where(Conversation.person_id == person.id)).first()
-            if conv is None:
-                conv = Conversation(person_id=person.id)
-                s.add(conv)
-            conv.reminder_id = reminder.id
+            s.flush()
+            await_answers(s.connection(), {person.id: reminder.id}, set(), now)
+
+
+def await_answers(conn, awaiting: dict[int, int], have_conversation: set[int], now: datetime) -> None:
+    """Make each person's typed value answer their reminder (person id -> reminder id)."""
+    missing = [p for p in awaiting if p not in have_conversation]
+    if missing:
+        conn.execute(
+            insert_missing(conn.dialect.name, CONVERSATION, "person_id"),
+            [Conversation.new_row(p, now) for p in missing],
+        )
+    conn.execute(
+        update(CONVERSATION).where(CONVERSATION.c.person_id == bindparam("owner")).values(reminder_id=bindparam("rid")),
+        [{"owner": p, "rid": r} for p, r in awaiting.items()],
+    )
 
 
 class Facts:

@@ -1,4 +1,4 @@
-"""The outbox sender: delivers what the engine (and later the digests) decided to send.
+"""The outbox sender: delivers what the reminder engine and the digest run decided to send.
 
 Each pass claims the oldest waiting message of each channel (at most one in flight per channel,
 across replicas), sends the claimed messages side by side, and records the outcome. After a
@@ -42,6 +42,9 @@ class Envelope:
     body: dict
     created_at: datetime
     unsure: bool  # an earlier attempt may have been delivered
+    subscription_id: int | None = None  # a message to a subscribed channel (a digest)
+    thread_of: int | None = None  # the outbox id of the message whose thread this continues
+    thread_ref: str | None = None  # that message's platform reference, once it was delivered
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ class Failed:
     unreachable: bool = False  # the recipient is gone or has blocked us, not just this message
 
 
-# What to do about a person the platform will not let us reach: (session, person id, error, now).
-OnUnreachable = Callable[[Session, int, str, datetime], None]
+# What to do about a person or channel the platform will not let us reach: (session, message, error, now).
+OnUnreachable = Callable[[Session, Envelope, str, datetime], None]
 
 
 Result = Sent | Retry | Failed
@@ -146,6 +149,11 @@ class OutboxSender:
                 .where(OUTBOX.c.id.in_([r["id"] for r in rows]))
                 .values(status="sending", lease_until=now + self.lease, attempts=OUTBOX.c.attempts + 1)
             )
+            # A thread's first message was claimed and settled before its continuations (one channel
+            # is served in order), so its reference is known here.
+            parents = {r["thread_of"] for r in rows if r["thread_of"]}
+            query = select(OUTBOX.c.id, OUTBOX.c.external_ref).where(OUTBOX.c.id.in_(parents))
+            refs = dict(s.connection().execute(query).all()) if parents else {}
         return [
             Envelope(
                 id=r["id"],
@@ -156,6 +164,9 @@ class OutboxSender:
                 body=r["body"],
                 created_at=r["created_at"],
                 unsure=r["status"] == "sending",
+                subscription_id=r["subscription_id"],
+                thread_of=r["thread_of"],
+                thread_ref=refs.get(r["thread_of"]),
             )
             for r in rows
         ]
@@ -164,6 +175,8 @@ class OutboxSender:
 
     def attempt(self, message: Envelope) -> Result:
         transport = self.transports[message.platform]
+        if message.thread_of and not message.thread_ref:
+            return Failed("the thread's first message was not delivered")
         try:
             if message.unsure:
                 ref = transport.find(message)
@@ -214,8 +227,8 @@ class OutboxSender:
                 if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
                     log.warning("outbox message %s failed: %s", message.id, result.error)
                     conn.execute(row.values(status="failed", error=result.error[:200], lease_until=None))
-                    if isinstance(result, Failed) and result.unreachable and message.person_id and self.on_unreachable:
-                        self.on_unreachable(s, message.person_id, f"{message.platform}: {result.error}", now)
+                    if isinstance(result, Failed) and result.unreachable and self.on_unreachable:
+                        self.on_unreachable(s, message, f"{message.platform}: {result.error}", now)
                     continue
                 wait = timedelta(seconds=result.after if result.after is not None else backoff(tries))
                 if result.unsure:

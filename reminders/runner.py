@@ -1,8 +1,9 @@
-"""Running the reminder engine and the outbox sender on a timer, in every replica.
+"""Running the reminder engine, the digest run and the outbox sender on a timer, in every replica.
 
-APScheduler runs two interval jobs in background threads: the engine (what is due) and the
-sender (what is waiting). Neither keeps state of its own: every replica may run them, and the
-database makes sure each reminder and each message is handled once.
+APScheduler runs three interval jobs in background threads: the engine (which reminders are
+due), the digests (which channels are due) and the sender (what is waiting). None keeps state
+of its own: every replica may run them, and the database makes sure each reminder, each digest
+and each message is handled once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.settings import Settings
 from models.db import Database
+from reminders.digests import Digests, channel_unreachable
 from reminders.engine import Engine
-from reminders.outbox import OutboxSender, Transport
+from reminders.outbox import Envelope, OnUnreachable, OutboxSender, Transport
 
 log = logging.getLogger("wwidw.reminders")
 ENGINE_EVERY = 30  # seconds; a reminder is at most this late
+DIGESTS_EVERY = 60
 SENDER_EVERY = 1
 
 
@@ -30,15 +33,35 @@ def transports(settings: Settings, db: Database) -> dict[str, Transport]:
         from handlers.slack.delivery import SlackTransport
 
         found["slack"] = SlackTransport(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    if settings.teams_enabled:
+        from handlers.teams.delivery import TeamsTransport
+        from handlers.teams.routes import connector_for
+
+        found["teams"] = TeamsTransport(db, connector_for(settings))
     return found
+
+
+def unreachable_handler(engine: Engine) -> OnUnreachable:
+    """What the sender does when the platform shuts a recipient out: a channel that is gone pauses
+    its subscription, a person who is gone their reminders."""
+
+    def handle(session, message: Envelope, reason: str, now) -> None:
+        if message.subscription_id:
+            channel_unreachable(session, message.subscription_id, reason, now)
+        elif message.person_id:
+            engine.unreachable(session, message.person_id, reason, now)
+
+    return handle
 
 
 class Reminders:
     def __init__(self, settings: Settings, db: Database, blocking: bool = False):
         self.engine = Engine(db, settings.wwidw_timezone, settings.wwidw_locale)
-        self.sender = OutboxSender(db, transports(settings, db), on_unreachable=self.engine.unreachable)
+        self.digests = Digests(db)
+        self.sender = OutboxSender(db, transports(settings, db), on_unreachable=unreachable_handler(self.engine))
         self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
         self.scheduler.add_job(self.run_engine, "interval", seconds=ENGINE_EVERY, max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.run_digests, "interval", seconds=DIGESTS_EVERY, max_instances=1, coalesce=True)
         self.scheduler.add_job(self.run_sender, "interval", seconds=SENDER_EVERY, max_instances=1, coalesce=True)
 
     def run_engine(self) -> None:
@@ -49,6 +72,14 @@ class Reminders:
         except Exception:
             log.exception("reminder engine pass failed; the next pass retries")
 
+    def run_digests(self) -> None:
+        try:
+            handled, messages = self.digests.run()
+            if handled:
+                log.info("digests: %d subscriptions due, %d messages queued", handled, messages)
+        except Exception:
+            log.exception("digest pass failed; the next pass retries")
+
     def run_sender(self) -> None:
         try:
             self.sender.drain(passes=50)
@@ -57,6 +88,7 @@ class Reminders:
 
     def start(self) -> None:
         self.run_engine()  # catch up at once after a start, not 30 seconds later
+        self.run_digests()
         self.scheduler.start()
 
     def stop(self) -> None:

@@ -181,3 +181,46 @@ def slack(db, fake_slack, make_server):
     world = SlackWorld()
     yield world
     assert not fake_slack.violations, fake_slack.violations
+
+
+@pytest.fixture
+def teams(db, make_server):
+    """A live app with Teams on: tokens from a fake Bot Framework identity provider, answers to a
+    fake connector, msal talking to a fake Microsoft login service. `teams.user()` is a person."""
+    from bot.app import Core, create_app
+    from bot.settings import Settings
+    from tests.fakes.entra import FakeEntra
+    from tests.fakes.teams_connector import FakeTeamsConnector
+    from tests.fakes.teams_identity import FakeIdentity
+    from tests.teams_driver import APP_ID, PASSWORD, TeamsSender, TeamsUser
+
+    identity, entra = FakeIdentity(), FakeEntra(APP_ID, PASSWORD)
+    connector = FakeTeamsConnector(entra)
+
+    class TeamsWorld:
+        def __init__(self):
+            self.identity, self.entra, self.connector = identity, entra, connector
+            self.settings = Settings(
+                database_url=db.url,
+                teams_app_id=APP_ID,
+                teams_app_password=PASSWORD,
+                teams_openid_metadata_url=identity.metadata_url,
+                _env_file=None,
+            )
+            self.server = make_server(create_app(core=Core(self.settings, teams_token_http=entra.client())))
+            self.sender = TeamsSender(self.server.url, identity, connector)
+
+        def user(self, user: str = "29:anna", name: str = "Anna de Vries", **kw) -> TeamsUser:
+            return TeamsUser(self.sender, user, name, **kw)
+
+        def transport(self):
+            from handlers.teams.delivery import TeamsTransport
+            from handlers.teams.routes import connector_for
+
+            return TeamsTransport(db, connector_for(self.settings, entra.client()))
+
+    world = TeamsWorld()
+    yield world
+    assert not connector.violations, connector.violations
+    connector.stop()
+    identity.stop()

@@ -58,7 +58,11 @@ class SlackSender:
                 "team_id": team,
                 "team_domain": "test",
                 "channel_id": channel,
-                "channel_name": "directmessage" if channel.startswith("D") else "algemeen",
+                "channel_name": "directmessage"
+                if channel.startswith("D")
+                else "algemeen"
+                if channel == "C_GENERAL"
+                else channel.lower(),
                 "user_id": user,
                 "user_name": user.lower(),
                 "command": "/wwidw",

@@ -93,3 +93,21 @@ def test_a_replica_killed_mid_batch_loses_and_doubles_nothing(db, slack_api):
     assert len(counts) == 300 and set(counts.values()) == {1}
     with db.transaction() as s:
         assert len(s.exec(select(Reminder)).all()) == 300
+
+
+def test_a_conversation_another_replica_made_meanwhile_is_kept(db):
+    """Two replicas can claim indicators of one person in different batches: each reads that
+    the person has no conversation yet, and both write one. The second must not fail."""
+    from models import Conversation
+    from reminders.engine import Engine, await_answers
+
+    person = slack_person(db, "U1")
+    published(db, person, [{"name": "A", "remind_day": 29}, {"name": "B", "remind_day": 29}])
+    Engine(db, batch=1).run(DUE)
+    with db.transaction() as s:
+        first, latest = s.exec(select(Reminder.id).order_by(Reminder.id)).all()
+        assert s.exec(select(Conversation.reminder_id)).all() == [latest]
+    with db.transaction() as s:  # the other replica's view was taken before the row existed
+        await_answers(s.connection(), {person: first}, set(), DUE)
+    with db.transaction() as s:
+        assert s.exec(select(Conversation.person_id, Conversation.reminder_id)).all() == [(person, first)]

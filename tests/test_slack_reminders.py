@@ -14,6 +14,7 @@ from handlers.slack.delivery import SlackTransport
 from models import Indicator, Measurement, Person, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
+from reminders.runner import unreachable_handler
 from reminders.schedule import timezone
 from tests.fakes.slack_api import TOKEN
 from tests.monitoring import published, slack_person
@@ -213,7 +214,7 @@ def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slac
     iv_id, (ind_id,) = published(db, anna_id, [{"remind_day": 29, "name": "Bezoekers", "owner": "<@UBRAM22>"}])
     engine = Engine(db)
     sender = OutboxSender(
-        db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2, on_unreachable=engine.unreachable
+        db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2, on_unreachable=unreachable_handler(engine)
     )
     before = fake_slack.last_seq
     fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "account_inactive"})

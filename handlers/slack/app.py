@@ -22,6 +22,7 @@ from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.people import ensure_person, find_person, placeholders, update_profile
 from bot.replies import Reply, Turn
+from bot.subscriptions import Where
 from bot.wizard import Outcome
 from handlers.slack import blocks
 
@@ -50,6 +51,14 @@ SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "indicator": "indicator",
     "indicatoren": "indicatoren",
     "indicators": "indicatoren",
+    "zoek": "zoek",
+    "search": "zoek",
+    "lees": "lees",
+    "read": "lees",
+    "reageer": "reageer",
+    "comment": "reageer",
+    "archetypen": "archetypen",
+    "archetypes": "archetypen",
 }
 
 
@@ -58,6 +67,13 @@ def describe(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return error.__class__.__name__
+
+
+def clicker_team(body: dict) -> str:
+    """The workspace of whoever clicked: in a channel shared with another workspace (Slack
+    Connect) that is the user's own, not the workspace the message lives in."""
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    return user.get("team_id") or (body.get("team") or {}).get("id") or ""
 
 
 def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
@@ -115,6 +131,15 @@ def build_bolt_app(core) -> App:
             return None, None
         details = user.get("profile") or {}
         return details.get("display_name") or user.get("real_name") or user.get("name"), user.get("tz")
+
+    def is_admin(client: WebClient, user_id: str) -> bool:
+        """Whether Slack says this user administers the workspace (asked fresh, never cached)."""
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except Exception as e:
+            log.warning("users.info failed: %s", describe(e))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner"))
 
     def name_mentioned(client: WebClient, team_id: str) -> None:
         """People named by a mention (as indicator owners) before they talked to us: their Slack
@@ -176,13 +201,11 @@ def build_bolt_app(core) -> App:
         if form is not None and trigger_id:
             open_form(client, trigger_id, person_id, form.intervention_id, form.step)
             replies = [r for r in replies if r.kind != "form"]
-        asked = next((r for r in replies if r.kind == "value"), None)
-        if (
-            asked is not None
-            and trigger_id
-            and open_view(client, trigger_id, blocks.measure_modal(asked, outcome.locale))
-        ):
-            replies = [r for r in replies if r.kind != "value"]
+        # A description to read and a value to enter open as modals when Slack allows one now.
+        for kind, modal in (("description", blocks.description_modal), ("value", blocks.measure_modal)):
+            shown = next((r for r in replies if r.kind == kind), None)
+            if shown is not None and trigger_id and open_view(client, trigger_id, modal(shown, outcome.locale)):
+                replies = [r for r in replies if r.kind != kind]
         post(client, channel, replies, outcome.locale)
         for reply in replies:
             if reply.input == "chart" and reply.intervention_id:
@@ -233,7 +256,7 @@ def build_bolt_app(core) -> App:
         ack()
         if action["type"] == "multi_static_select":
             return  # a multi-select changing: wait for its OK button
-        team_id = (body.get("team") or {}).get("id") or ""
+        team_id = clicker_team(body)
         user_id = body["user"]["id"]
         value, label = chosen(action, body)
         if value is None:
@@ -244,9 +267,12 @@ def build_bolt_app(core) -> App:
             open_form(client, body["trigger_id"], person_id, int(iv_id), int(step))
             return
         channel = (body.get("channel") or {}).get("id") or user_id
+        if value.startswith("read:"):
+            channel = user_id  # reading from a digest in a channel: any answer is for the reader alone
         outcome = turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
         message = body.get("message")
-        keeps_buttons = value.startswith(("rem:value:", "indicator:"))  # a cancelled modal, a menu: still useful
+        # A cancelled modal, a menu, a digest: still useful to click again (or for others).
+        keeps_buttons = value.startswith(("rem:value:", "indicator:", "read:"))
         in_message = message and body.get("container", {}).get("type") == "message"
         if outcome and not outcome.refused and in_message and not keeps_buttons:
             # The clicked message loses its buttons and says what was chosen.
@@ -291,6 +317,16 @@ def build_bolt_app(core) -> App:
                 Turn(action=f"cmd:form:{rest}" if rest else "cmd:form"),
                 trigger_id=command.get("trigger_id"),
             )
+        if sub in ("kanaal", "channel"):
+            person_id = person_for(client, team_id, user_id)
+            channel = command.get("channel_id") or ""
+            if channel.startswith("D") or command.get("channel_name") == "directmessage":
+                return ack(text=t(wizard.locale_of(person_id), "channel.not_here"))
+            where = Where("slack", team_id, channel, command.get("channel_name"))
+            return ack(text=wizard.channel(person_id, where, rest))
+        if sub in ("organisatie", "organisation"):
+            person_id = person_for(client, team_id, user_id)
+            return ack(text=wizard.organisation(person_id, rest, rest.strip() != "" and is_admin(client, user_id)))
         if sub not in SUBCOMMANDS:
             with db.transaction() as s:
                 person = find_person(s, "slack", team_id, user_id)
@@ -301,7 +337,7 @@ def build_bolt_app(core) -> App:
             person = find_person(s, "slack", team_id, user_id)
             locale = (person.locale if person else None) or settings.wwidw_locale
         ack() if in_dm else ack(text=t(locale, "slack.dm_notice"))
-        turn(client, team_id, user_id, user_id, Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip()))
+        turn(client, team_id, user_id, user_id, Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip(), command=True))
 
     def submission(body: dict, view: dict) -> tuple[str, str, dict]:
         """Who submitted a modal, and what it carried in its private metadata ({} if unreadable)."""
@@ -309,7 +345,7 @@ def build_bolt_app(core) -> App:
             meta = json.loads(view.get("private_metadata") or "{}")
         except ValueError:
             meta = {}
-        return (body.get("team") or {}).get("id") or "", body["user"]["id"], meta if isinstance(meta, dict) else {}
+        return clicker_team(body), body["user"]["id"], meta if isinstance(meta, dict) else {}
 
     @app.view(blocks.FORM_CALLBACK)
     def on_form(ack, body, view, client):
@@ -358,6 +394,21 @@ def build_bolt_app(core) -> App:
             )
         if problems:
             return ack(response_action="errors", errors={"value": blocks.cut(problems["value"], 150)})
+        ack(response_action="clear")
+        post(client, user_id, outcome.replies, outcome.locale)
+
+    @app.view(blocks.COMMENT_CALLBACK)
+    def on_comment(ack, body, view, client):
+        team_id, user_id, meta = submission(body, view)
+        values = blocks.submitted_values(view)
+        text = str(values.get("comment") or "").strip()
+        if not text or not isinstance(meta.get("iv"), int):
+            return ack()  # read and closed without a comment
+        person_id = person_for(client, team_id, user_id)
+        outcome = wizard.comment(person_id, meta["iv"], str(values.get("step") or ""), text)
+        error = next((r for r in outcome.replies if r.kind == "error"), None)
+        if error is not None:
+            return ack(response_action="errors", errors={error.input or "comment": blocks.cut(error.text, 150)})
         ack(response_action="clear")
         post(client, user_id, outcome.replies, outcome.locale)
 

@@ -24,6 +24,7 @@ INPUT_MAX = 3000
 ACTION = "wwidw"  # action_id prefix of every interactive element we send
 FORM_CALLBACK = "wwidw_form"
 MEASURE_CALLBACK = "wwidw_measure"
+COMMENT_CALLBACK = "wwidw_comment"
 
 
 def escape(text: str) -> str:
@@ -61,15 +62,13 @@ def option(choice: Choice) -> dict:
 
 
 def reply_blocks(reply: Reply, locale: str) -> list[dict]:
+    if reply.kind in DIGEST_KINDS:
+        return DIGEST_KINDS[reply.kind](reply)
     blocks: list[dict] = []
     head = f"*{escape(reply.title)}*\n" if reply.title else ""
     blocks += mrkdwn_section(head + escape(reply.text))
-    for section in reply.sections:
-        lines = [f"*{section.no}. {escape(section.title)}*"]
-        lines += [f"*{escape(line.label)}:* {escape(line.value)}" for line in section.lines] or [
-            f"_{escape(t(locale, 'doc.empty_step'))}_"
-        ]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut("\n".join(lines), SECTION_TEXT)}})
+    for text in section_texts(reply, locale):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT)}})
     if reply.note:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(escape(reply.note), SECTION_TEXT)}]}
@@ -79,6 +78,30 @@ def reply_blocks(reply: Reply, locale: str) -> list[dict]:
     if reply.actions:
         blocks.append({"type": "actions", "elements": [button(c, n) for n, c in enumerate(reply.actions[:25])]})
     return blocks
+
+
+def digest_blocks(reply: Reply) -> list[dict]:
+    return [{"type": "header", "text": plain(reply.title or "", 150)}, *mrkdwn_section(escape(reply.text))]
+
+
+def digest_theme_blocks(reply: Reply) -> list[dict]:
+    # One block per theme: a page of 20 descriptions under 20 themes still fits in one message.
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(cut(reply.text, 200))}*"}}]
+
+
+def digest_item_blocks(reply: Reply) -> list[dict]:
+    """One description in a digest: one section, its "read" button beside it."""
+    head = f"*{escape(cut(reply.title or '', 200))}*" + (f"  _{escape(reply.note)}_" if reply.note else "")
+    section = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": cut(f"{head}\n{escape(reply.text)}", SECTION_TEXT)},
+    }
+    if reply.actions:
+        section["accessory"] = button(reply.actions[0], 0)
+    return [section]
+
+
+DIGEST_KINDS = {"digest": digest_blocks, "digest_theme": digest_theme_blocks, "digest_item": digest_item_blocks}
 
 
 def options_blocks(reply: Reply, locale: str) -> list[dict]:
@@ -146,7 +169,8 @@ def messages(replies: list[Reply], locale: str) -> list[tuple[str, list[dict]]]:
             out.append((text, blocks))
             blocks, text = [], ""
         blocks += these[:MESSAGE_BLOCKS]
-        text = cut(escape(reply.text), 3000)  # notifications show the last, most relevant line
+        if not (text and reply.kind in ("digest_theme", "digest_item")):  # a digest: its intro says it
+            text = cut(escape(reply.text), 3000)  # notifications show the last, most relevant line
     if blocks:
         out.append((text, blocks))
     return [(text, numbered(message)) for text, message in out]
@@ -321,6 +345,64 @@ def measure_modal(prompt: Reply, locale: str, confirm: str | None = None, confir
         "close": plain(t(locale, "button.cancel"), 24),
         "blocks": blocks,
     }
+
+
+def description_modal(reply: Reply, locale: str) -> dict:
+    """A description to read (from a digest or a search), with a place to comment on one step."""
+    head = [{"type": "section", "text": {"type": "mrkdwn", "text": cut(f"*{escape(reply.title or '')}*", 3000)}}]
+    head.append(context(reply.text))
+    steps = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT)}}
+        for text in section_texts(reply, locale)
+    ]
+    blocks = head + steps[: MODAL_BLOCKS - len(head) - 3]
+    meta = {}
+    if reply.note:  # published: comments welcome
+        meta = {"iv": reply.intervention_id}
+        blocks += [
+            {"type": "divider"},
+            {
+                "type": "input",
+                "block_id": "step",
+                "optional": True,
+                "label": plain(t(locale, "library.comment_step_label")),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "v",
+                    "options": [option(Choice(f"{s.no}. {s.title}", str(s.no))) for s in reply.sections],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "comment",
+                "optional": True,
+                "label": plain(t(locale, "library.comment_text_label")),
+                "element": {"type": "plain_text_input", "action_id": "v", "multiline": True, "max_length": 3000},
+            },
+        ]
+    view = {
+        "type": "modal",
+        "callback_id": COMMENT_CALLBACK,
+        "private_metadata": json.dumps(meta),
+        "title": plain(cut(reply.title or "", 24), 24),
+        "close": plain(t(locale, "library.close"), 24),
+        "blocks": blocks,
+    }
+    if meta:
+        view["submit"] = plain(t(locale, "library.comment_submit"), 24)
+    return view
+
+
+def section_texts(reply: Reply, locale: str) -> list[str]:
+    """Each step of a reply as mrkdwn: its title, then its lines."""
+    out = []
+    for section in reply.sections:
+        lines = [f"*{section.no}. {escape(section.title)}*"]
+        lines += [f"*{escape(line.label)}:* {escape(line.value)}" for line in section.lines] or [
+            f"_{escape(t(locale, 'doc.empty_step'))}_"
+        ]
+        out.append("\n".join(lines))
+    return out
 
 
 def first_text(view: dict) -> str:

@@ -1,7 +1,8 @@
 """Delivering outbox messages to Slack over its Web API (httpx), for the outbox sender.
 
 Each message carries Slack message metadata naming its outbox id, so after a crash mid-send the
-sender can look in the conversation's history whether it arrived before sending it again.
+sender can look in the conversation's history (or the thread, for a digest's continuation)
+whether it arrived before sending it again.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class SlackTransport:
                 "blocks": message_blocks,
                 "metadata": {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": message.id}},
             }
+            if message.thread_ref:
+                payload["thread_ts"] = message.thread_ref  # a digest's continuation, in its thread
             try:
                 response = self.call("chat.postMessage", payload)
             except httpx.ConnectError as e:
@@ -73,15 +76,12 @@ class SlackTransport:
                 raise LookupError(opened.get("error") or "conversations.open failed")
             channel = opened["channel"]["id"]
         created = message.created_at if message.created_at.tzinfo else message.created_at.replace(tzinfo=UTC)
-        history = self.call(
-            "conversations.history",
-            {
-                "channel": channel,
-                "oldest": f"{created.timestamp() - 60:.6f}",
-                "limit": 200,
-                "include_all_metadata": True,
-            },
-        ).json()
+        query = {"channel": channel, "oldest": f"{created.timestamp() - 60:.6f}", "limit": 200}
+        query["include_all_metadata"] = True
+        if message.thread_ref:  # thread replies are not in the channel's history, only in the thread
+            history = self.call("conversations.replies", {**query, "ts": message.thread_ref}).json()
+        else:
+            history = self.call("conversations.history", query).json()
         if not history.get("ok"):
             raise LookupError(history.get("error") or "conversations.history failed")
         for item in history.get("messages") or []:

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot import definition, store
+from bot import definition, organisations, search, store
 from bot.documents import as_dict, render_markdown
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
+from bot.library import description_reply
 from bot.people import ensure_person
 from bot.replies import Reply, Turn, reply_to_dict
 from bot.values import clean, is_number
@@ -94,10 +95,16 @@ def web_routes(core) -> list[Route]:
                         return choice["label"]
         return value
 
+    def start_page(status: int = 200, error: str | None = None) -> HTMLResponse:
+        with db.transaction() as s:
+            names = organisations.local_names(s)
+        default = settings.wwidw_web_organisation
+        return render("start.html", settings.wwidw_locale, status, error=error, organisations=names, default=default)
+
     async def home(request: Request):
         person, identity = await run_in_threadpool(reader, request)
         if person is None:
-            return render("start.html", settings.wwidw_locale)
+            return await run_in_threadpool(start_page)
         messages = await run_in_threadpool(transcript, identity)
         last = next((m["reply"] for m in reversed(messages) if m["sender"] == "bot"), {})
         return render("chat.html", locale_of(person), messages=messages, input=last.get("input"))
@@ -105,14 +112,26 @@ def web_routes(core) -> list[Route]:
     async def start(request: Request):
         form = await request.form()
         name = clean(str(form.get("name") or ""))[:120]
-        if not name:
-            return render(
-                "start.html", settings.wwidw_locale, status=400, error=t(settings.wwidw_locale, "web.name_missing")
-            )
+        # The organisation to join: one of the list, or a new one typed in.
+        organisation = " ".join(clean(str(form.get("organisation") or "")).split())[:200]
+        if not name or (organisation and len(organisation) < 2):
+            key = "web.name_missing" if not name else "organisation.bad_name"
+            return await run_in_threadpool(start_page, 400, t(settings.wwidw_locale, key))
+
+        def allowed() -> bool:
+            with db.transaction() as s:
+                return organisations.web_may_use(s, organisation)
+
+        if organisation and not await run_in_threadpool(
+            allowed
+        ):  # a Slack workspace's or Teams tenant's organisation: joined by signing in there
+            text = t(settings.wwidw_locale, "organisation.taken", name=organisation)
+            return await run_in_threadpool(start_page, 400, text)
         token = secrets.token_urlsafe(32)
 
         def create():
-            person_id = ensure_person(db, "web", "", token_hash(token), name, settings.wwidw_web_organisation)
+            joined = organisation or settings.wwidw_web_organisation
+            person_id = ensure_person(db, "web", "", token_hash(token), name, joined)
             with db.transaction() as s:
                 person = s.get(Person, person_id)
                 identity = s.exec(select(Identity).where(Identity.person_id == person_id)).first()
@@ -152,13 +171,7 @@ def web_routes(core) -> list[Route]:
 
     def visible(person: Person | None, iv_id: int):
         with db.transaction() as s:
-            organisation = s.get(Organisation, person.organisation_id) if person else None
-            iv = s.exec(
-                select(Intervention).where(Intervention.id == iv_id, store.visible_to(person, organisation))
-            ).first()
-            if iv is None and person is not None:
-                own = s.get(Intervention, iv_id)
-                iv = own if own is not None and own.author_id == person.id else None
+            iv = store.readable(s, person, iv_id)
             if iv is None:
                 return None
             org = s.get(Organisation, iv.organisation_id)
@@ -168,18 +181,29 @@ def web_routes(core) -> list[Route]:
                 "iv": iv,
                 "organisation": org.name,
                 "author": author.display_name,
-                "sections": store.describe(s, iv, locale),
+                "sections": description_reply(s, iv, locale).sections,  # with the comments on each step
+                "may_comment": person is not None and iv.status == "published",
                 "markdown": render_markdown(s, iv, locale),
                 "json": as_dict(s, iv),
             }
 
     async def descriptions(request: Request):
         person, _ = await run_in_threadpool(reader, request)
+        words = clean(str(request.query_params.get("q") or ""))[:200]
+
+        def found():
+            with db.transaction() as s:
+                organisation = s.get(Organisation, person.organisation_id) if person else None
+                return search.search(s, organisation, words, limit=50)
+
+        if words:
+            hits = await run_in_threadpool(found)
+            return render("list.html", locale_of(person), rows=[], hits=hits, words=words)
 
         def rows():
             with db.transaction() as s:
                 organisation = s.get(Organisation, person.organisation_id) if person else None
-                condition = store.visible_to(person, organisation)
+                condition = store.visible_to(organisation)
                 if person is not None:
                     condition = or_(condition, Intervention.author_id == person.id)
                 query = (
@@ -220,6 +244,23 @@ def web_routes(core) -> list[Route]:
         if fmt == "json":
             return JSONResponse(found["json"])
         return render("description.html", locale_of(person), **found)
+
+    async def comment(request: Request):
+        """A comment on one step, from the form under a description."""
+        person, identity = await run_in_threadpool(reader, request)
+        if person is None:
+            return RedirectResponse("/", status_code=303)
+        iv_id = request.path_params["iv"]
+        form = await request.form()
+        step, text = str(form.get("step") or ""), str(form.get("text") or "")
+        outcome = await run_in_threadpool(wizard.comment, person.id, iv_id, step, text)
+        error = next((r for r in outcome.replies if r.kind == "error"), None)
+        if error is not None:
+            found = await run_in_threadpool(visible, person, iv_id)
+            if found is None:
+                return PlainTextResponse(error.text, status_code=404)
+            return render("description.html", outcome.locale, status=400, error=error.text, draft=text, **found)
+        return RedirectResponse(f"/beschrijvingen/{iv_id}#reacties", status_code=303)
 
     async def form_page(request: Request):
         person, identity = await run_in_threadpool(reader, request)
@@ -282,6 +323,7 @@ def web_routes(core) -> list[Route]:
         Route("/say", say, methods=["POST"]),
         Route("/beschrijvingen", descriptions),
         Route("/beschrijvingen/{ref}", description),
+        Route("/beschrijvingen/{iv:int}/reactie", comment, methods=["POST"]),
         Route("/indicatoren", indicators),
         Route("/formulier/{iv:int}/{step:int}", form_page, methods=["GET", "POST"]),
     ]

@@ -11,8 +11,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_server import LocalServer
 
 TOKEN = "xoxb-test-token"
 
@@ -38,68 +39,36 @@ class FakeSlack:
         self.listener = listener  # called with each recorded Call (benchmarks watch replies this way)
         self.users = users or {}
         self.zones: dict[str, str] = {}  # users.info "tz" per user; Europe/Amsterdam otherwise
+        self.admins: set[str] = set()  # users.info "is_admin"
+        self.closed: dict[str, str] = {}  # channel -> the error posting there gets (is_archived, not_in_channel…)
+        self.threads: dict[tuple[str, str], list[dict]] = {}  # (channel, parent ts) -> replies
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._seq = itertools.count(1)
         self._last_ts = 0.0
         self._cond = threading.Condition()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body leave in two writes; without this, Nagle's algorithm and delayed
-            # ACKs hold every answer back 40 ms, which Slack does not do.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self.handle_api()
-
-            def do_POST(self):
-                self.handle_api()
-
-            def handle_api(self):
-                url = urlsplit(self.path)
-                method = url.path.rsplit("/", 1)[-1]
-                length = int(self.headers.get("Content-Length") or 0)
-                if "/upload/" in url.path:  # the file upload URL handed out by files.getUploadURLExternal
-                    fake.uploads[method] = self.rfile.read(length)
-                    self.send_response(200)
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"OK")
-                    return
-                body = self.rfile.read(length) if length else b""
-                if len(body) < length:  # the client went away mid-request: nothing arrived
-                    self.close_connection = True
-                    return
-                raw = body.decode()
-                args = dict(parse_qsl(url.query))
-                if "json" in (self.headers.get("Content-Type") or ""):
-                    args.update(json.loads(raw or "{}"))
-                else:
-                    args.update(parse_qsl(raw))
-                status, headers, body = fake.answer(method, args, self.headers.get("Authorization") or "")
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalServer(self.respond)
+        self.url = f"{self.http.url}/api/"
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
+
+    def respond(self, method: str, path: str, headers: dict, raw: bytes) -> tuple[int, dict, dict | bytes]:
+        """One HTTP request to the Web API (or to the upload URL it handed out)."""
+        url = urlsplit(path)
+        name = url.path.rsplit("/", 1)[-1]
+        if "/upload/" in url.path:  # the file upload URL handed out by files.getUploadURLExternal
+            self.uploads[name] = raw
+            return 200, {"Content-Type": "text/plain"}, b"OK"
+        args = dict(parse_qsl(url.query))
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        if "json" in content_type:
+            args.update(json.loads(raw.decode() or "{}"))
+        else:
+            args.update(parse_qsl(raw.decode()))
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        return self.answer(name, args, authorization)
 
     # --- behaviour ---------------------------------------------------------------------
 
@@ -153,13 +122,23 @@ class FakeSlack:
         if method == "chat.postMessage":
             if not args.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
+            channel = self.dm_of(str(args.get("channel")))
+            if channel in self.closed:
+                return {"ok": False, "error": self.closed[channel]}
             ts = self.new_ts()
             message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks")}
             if args.get("metadata"):
                 metadata = args["metadata"]
                 message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
-            self.history.setdefault(self.dm_of(str(args.get("channel"))), []).append(message)
-            return {"ok": True, "channel": self.dm_of(str(args.get("channel"))), "ts": ts, "message": message}
+            if args.get("thread_ts"):  # a reply in a thread: not in the channel's history
+                parent = str(args["thread_ts"])
+                if not any(m["ts"] == parent for m in self.history.get(channel, [])):
+                    return {"ok": False, "error": "thread_not_found"}
+                message["thread_ts"] = parent
+                self.threads.setdefault((channel, parent), []).append(message)
+            else:
+                self.history.setdefault(channel, []).append(message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "files.getUploadURLExternal":
             file_id = f"F{len(self.uploads) + 1:06d}"
             return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}upload/{file_id}"}
@@ -175,6 +154,16 @@ class FakeSlack:
             if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
                 found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
             return {"ok": True, "messages": list(reversed(found))[: int(args.get("limit") or 100)], "has_more": False}
+        if method == "conversations.replies":
+            channel, parent = str(args.get("channel")), str(args.get("ts"))
+            head = [m for m in self.history.get(channel, []) if m["ts"] == parent]
+            if not head:
+                return {"ok": False, "error": "thread_not_found"}
+            oldest = float(args.get("oldest") or 0)
+            found = head + [m for m in self.threads.get((channel, parent), []) if float(m["ts"]) > oldest]
+            if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+                found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+            return {"ok": True, "messages": found[: int(args.get("limit") or 100)], "has_more": False}
         if method == "chat.update":
             ts = args.get("ts") or self.new_ts()
             return {
@@ -192,6 +181,8 @@ class FakeSlack:
                 "name": user.lower(),
                 "real_name": self.users.get(user, f"Gebruiker {user}"),
                 "tz": self.zones.get(user, "Europe/Amsterdam"),
+                "is_admin": user in self.admins,
+                "is_owner": False,
                 "profile": {"display_name": self.users.get(user, "")},
             }
             return {"ok": True, "user": info}

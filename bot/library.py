@@ -1,0 +1,192 @@
+"""The knowledge bank in a conversation: searching, reading other organisations' descriptions,
+commenting on one of their steps, and starting a draft from an archetype.
+
+Every description shown here goes through `store.readable`: published and visible to the
+reader's organisation, or the reader's own.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot import archetypes, definition, search, store
+from bot.measuring import TurnPart
+from bot.replies import Choice, Reply
+from bot.values import clean, is_number
+from models import Comment, Intervention, Organisation, Person
+
+ACTIONS = {"read"}  # button values "read:<id>"
+MAX_COMMENT = 4000
+
+
+class Library(TurnPart):
+    def action(self, value: str) -> None:
+        kind, _, arg = value.partition(":")
+        if kind == "read":
+            return self.read(arg)
+
+    # --- searching -------------------------------------------------------------------------
+
+    def search(self, words: str | None) -> None:
+        words = (words or "").strip()
+        if not words:
+            self.say("library.search_help")
+            return
+        organisation = self.s.get(Organisation, self.person.organisation_id)
+        hits = search.search(self.s, organisation, words, limit=10)
+        if not hits:
+            self.say("library.nothing", kind="error", words=words[:100])
+            return
+        self.run.replies.append(
+            Reply(
+                kind="list",
+                title=self.t("library.found_title", count=len(hits)),
+                text=self.t("library.found", words=words[:100]),
+                options=[Choice(self.hit_label(hit), f"read:{hit.intervention_id}") for hit in hits],
+            )
+        )
+
+    def hit_label(self, hit: search.Hit) -> str:
+        place = ", ".join(p for p in (hit.neighbourhood, hit.municipality) if p)
+        return " · ".join(p for p in (f"#{hit.intervention_id} {hit.title}", hit.organisation, place) if p)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def readable(self, arg: str | None) -> Intervention | None:
+        iv = store.readable(self.s, self.person, int(arg)) if is_number(arg or "") else None
+        if iv is None:
+            self.say("library.not_readable", kind="error", id=(arg or "?")[:20])
+        return iv
+
+    def read(self, arg: str | None) -> None:
+        iv = self.readable(arg)
+        if iv is not None:
+            self.run.replies.append(description_reply(self.s, iv, self.locale))
+
+    # --- comments ---------------------------------------------------------------------------
+
+    def comment(self, arg: str | None, text: str | None) -> None:
+        """`reageer 12 stap 3: …`: a remark on one step of a published description."""
+        iv_id, _, step = (arg or "").partition(":")
+        iv = self.readable(iv_id)
+        if iv is None:
+            return
+        problem = add_comment(self.s, iv, self.person, step, text, self.run.default_locale)
+        if problem:
+            reply = self.say(problem, kind="error", total=len(definition.steps()), max=MAX_COMMENT)
+            reply.input = "step" if problem == "library.comment_step" else "comment"  # the field it is about
+            return
+        self.say("library.commented", title=iv.title or self.t("untitled"), step=int(step))
+
+    # --- archetypes -------------------------------------------------------------------------
+
+    def archetypes(self, error: str | None = None, words: str = "") -> None:
+        reply = Reply(
+            kind="list",
+            title=self.t("library.archetypes_title"),
+            text=self.t(error, words=words[:100]) if error else self.t("library.archetypes"),
+            options=[
+                Choice(
+                    f"{a.name(self.locale)}: {a.summary(self.locale)}",
+                    self.run.bound(f"cmd:from:{a.key}", self.run.state_token()),
+                )
+                for a in archetypes.archetypes()
+            ],
+        )
+        self.run.replies.append(reply)
+
+    def new_from(self, words: str | None) -> None:
+        """`nieuw op basis van klushuizen`: a draft filled with the archetype's texts, then the
+        wizard from its first question (each question shows the prefilled answer)."""
+        archetype = archetypes.find(words or "")
+        if archetype is None:
+            return self.archetypes(error="library.no_archetype", words=words or "")
+        iv = store.new_draft(self.s, self.person)
+        archetypes.prefill(self.s, iv, archetype, self.locale)
+        run = self.run
+        run.set_intervention(iv)
+        run.conv.back_to_review = False
+        run.say("library.from_archetype", id=iv.id, name=archetype.name(self.locale))
+        run.move_fresh(run.first_of(1))
+
+
+def add_comment(
+    session, iv: Intervention, person: Person, step: str, text: str | None, default_locale: str
+) -> str | None:
+    """Store a comment and tell the author; the message key of the problem when it cannot be."""
+    from reminders.engine import enqueue
+
+    body = clean(text or "")
+    if iv.status != "published":
+        return "library.comment_draft"
+    if not (is_number(step) and 1 <= int(step) <= len(definition.steps())):
+        return "library.comment_step"
+    if not body:
+        return "library.comment_empty"
+    if len(body) > MAX_COMMENT:
+        return "library.comment_long"
+    comment = Comment(intervention_id=iv.id, step=int(step), author_id=person.id, body=body)
+    session.add(comment)
+    session.flush()
+    author = session.get(Person, iv.author_id)
+    if author is not None and author.id != person.id:
+        from bot.i18n import t
+
+        locale = author.locale or default_locale
+        notice = Reply(
+            kind="info",
+            title=t(locale, "library.comment_notice_title"),
+            text=t(
+                locale,
+                "library.comment_notice",
+                name=person.display_name,
+                title=iv.title or t(locale, "untitled"),
+                step=comment.step,
+                step_title=definition.steps()[comment.step - 1].title(locale),
+            ),
+            note=body[:500],
+            actions=[Choice(t(locale, "digest.read"), f"read:{iv.id}")],
+            intervention_id=iv.id,
+        )
+        enqueue(session, author, f"comment:{comment.id}", [notice], locale, comment.created_at)
+    return None
+
+
+def comments_by_step(session, iv_id: int) -> dict[int, list[tuple[Comment, str]]]:
+    """The comments on a description with their writers' names, per step, oldest first."""
+    out: dict[int, list[tuple[Comment, str]]] = {}
+    for comment, name in session.exec(
+        select(Comment, Person.display_name)
+        .join(Person, Person.id == Comment.author_id)
+        .where(Comment.intervention_id == iv_id)
+        .order_by(Comment.created_at, Comment.id)
+    ):
+        out.setdefault(comment.step, []).append((comment, name))
+    return out
+
+
+def description_reply(session, iv: Intervention, locale: str) -> Reply:
+    """A description to read, its comments under the steps they are about."""
+    from bot.i18n import t
+
+    sections = store.describe(session, iv, locale)
+    for no, comments in comments_by_step(session, iv.id).items():
+        for comment, name in comments:
+            when = f"{comment.created_at.day}-{comment.created_at.month}-{comment.created_at.year}"
+            sections[no - 1].lines.append(
+                store.Line(t(locale, "library.comment_label", name=name, when=when), comment.body)
+            )
+    organisation = session.get(Organisation, iv.organisation_id)
+    return Reply(
+        kind="description",
+        title=iv.title or t(locale, "untitled"),
+        text=t(
+            locale,
+            "library.meta",
+            organisation=organisation.name if organisation else "?",
+            status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
+        ),
+        note=t(locale, "library.how_to_comment", id=iv.id) if iv.status == "published" else None,
+        sections=sections,
+        intervention_id=iv.id,
+    )

@@ -1,0 +1,304 @@
+"""Microsoft Teams: Bot Framework activities in, wizard turns through the core, Adaptive Cards out.
+
+`POST /api/messages` checks the request's Bearer token (handlers/teams/auth.py) before anything
+is read from the activity. A personal chat is the wizard; a team channel takes the `kanaal`
+commands (digests) when the bot is mentioned. Replies go back through the Bot Framework
+connector (handlers/teams/connector.py). An activity the Bot Framework sends again (same id) is
+recorded in the turn's own transaction and so handled once.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.forms import FormError, StaleForm
+from bot.i18n import t
+from bot.monitor import reminder_actions
+from bot.people import ensure_person, update_profile
+from bot.replies import Reply, Turn
+from bot.subscriptions import Where
+from bot.values import MAX_INTEGER
+from handlers.teams import cards
+from handlers.teams.connector import Connector, ConnectorError
+from handlers.teams.conversations import Place, part, remember
+
+log = logging.getLogger("wwidw.teams")
+TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")  # markup, not "<5" typed in a sentence
+MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+CHANNEL_WORDS = {"kanaal", "channel"}
+
+
+def record_id(value) -> int | None:
+    """A database id sent back by a card (a number, or digits in text); None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INTEGER else None
+
+
+def known_zone(name) -> str | None:
+    """An IANA time zone name Teams sent, if it is one we know."""
+    if not isinstance(name, str) or not 0 < len(name) <= 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return name
+
+
+def plain_text(text: str) -> str:
+    """What someone typed: mentions of the bot and HTML formatting removed."""
+    return html.unescape(TAG.sub("", MENTION.sub("", text or ""))).strip()
+
+
+class TeamsBot:
+    def __init__(self, core, connector: Connector):
+        self.core = core
+        self.db, self.wizard, self.forms = core.db, core.wizard, core.forms
+        self.connector = connector
+        self.default_locale = core.settings.wwidw_locale
+
+    # --- entry -------------------------------------------------------------------------------
+
+    def handle(self, activity: dict) -> dict | None:
+        """Act on one activity; returns the body of the answer to an `invoke` (a dialog), if any."""
+        place = Place.of(activity)
+        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
+        if place is None or not isinstance(sender.get("id"), str):
+            return None  # nothing we could answer to
+        kind = activity.get("type")
+        if kind in ("conversationUpdate", "installationUpdate"):
+            return self.installed(activity, place, sender)
+        if kind == "invoke":
+            return self.dialog(activity, place, self.person(place, sender))
+        if kind != "message":
+            return None
+        person_id = self.person(place, sender, known_zone(activity.get("localTimezone")))
+        remember(self.db, place, person_id if place.kind == "personal" else None)
+        if place.kind == "personal":
+            self.personal(activity, place, person_id)
+        else:
+            self.channel(activity, place, person_id)
+        return None
+
+    def person(self, place: Place, sender: dict, zone: str | None = None) -> int:
+        name = sender.get("name") if isinstance(sender.get("name"), str) and sender["name"].strip() else None
+        person_id = ensure_person(self.db, "teams", place.tenant_id, sender["id"][:128], name or sender["id"])
+        if name or zone:
+            # Teams says who someone is and (in `localTimezone`) where: a new zone reschedules their reminders.
+            update_profile(self.db, person_id, name, zone, self.core.settings.wwidw_timezone)
+        return person_id
+
+    def installed(self, activity: dict, place: Place, sender: dict) -> None:
+        """The app was added to a personal chat or a team: remember where it lives, and greet a person."""
+        members = activity.get("membersAdded") if isinstance(activity.get("membersAdded"), list) else []
+        added = [m.get("id") for m in members if isinstance(m, dict)]
+        bot_id = part(activity, "recipient").get("id")
+        is_add = activity.get("action") == "add" or (bot_id is not None and bot_id in added)
+        if not is_add:
+            return None
+        person_id = self.person(place, sender) if place.kind == "personal" else None
+        # Teams sends both an installationUpdate and a conversationUpdate: greet once.
+        if remember(self.db, place, person_id) and person_id is not None:
+            outcome = self.wizard.handle(person_id, Turn(text=""), event_id=self.event_id(activity), platform="teams")
+            if outcome is not None:
+                self.send(place, outcome.replies, outcome.locale)
+        return None
+
+    # --- a personal chat: the wizard --------------------------------------------------------------
+
+    def personal(self, activity: dict, place: Place, person_id: int) -> None:
+        value = activity.get("value")
+        if isinstance(value, dict):
+            return self.submitted(activity, place, person_id, value)
+        text = plain_text(activity.get("text") if isinstance(activity.get("text"), str) else "")
+        self.turn(activity, place, person_id, Turn(text=text))
+
+    def turn(self, activity: dict, place: Place, person_id: int, what: Turn) -> None:
+        try:
+            outcome = self.wizard.handle(person_id, what, event_id=self.event_id(activity), platform="teams")
+        except Exception:
+            # Nothing of this turn was stored (its transaction rolled back); earlier answers are safe.
+            log.exception("turn failed")
+            self.send(place, [Reply(text=t(self.default_locale, "slack.error"), kind="error")], self.default_locale)
+            return
+        if outcome is None:
+            log.info("activity %s was handled before; skipped", activity.get("id"))
+            return
+        replies = []
+        for reply in outcome.replies:
+            if reply.kind == "form":
+                self.send_form(place, person_id, reply.intervention_id, reply.step)
+            else:
+                replies.append(reply)
+        self.send(place, replies, outcome.locale)
+
+    def submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+        """A card's button: a wizard action, a step form, a reminder's value or a comment."""
+        if isinstance(value.get("wwidw"), str):
+            action = value["wwidw"][:2000]
+            if action.startswith("form:"):
+                _, iv_id, step = (action.split(":") + ["", ""])[:3]
+                if record_id(iv_id) and record_id(step):
+                    return self.send_form(place, person_id, record_id(iv_id), record_id(step))
+            return self.turn(activity, place, person_id, Turn(action=action))
+        if value.get("wwidw_multi") and isinstance(value.get("opts"), str) and value["opts"]:
+            return self.turn(activity, place, person_id, Turn(action="opts:" + value["opts"].replace(",", "|")))
+        if value.get("wwidw_pick") and isinstance(value.get("pick"), str) and value["pick"]:
+            return self.turn(activity, place, person_id, Turn(action=value["pick"][:2000]))
+        if isinstance(value.get("wwidw_form"), dict):
+            return self.form_submitted(activity, place, person_id, value)
+        if record_id(value.get("wwidw_measure")):
+            return self.value_submitted(activity, place, person_id, value)
+        if record_id(value.get("wwidw_comment")):
+            return self.comment_submitted(place, person_id, value)
+
+    def send_form(self, place: Place, person_id: int, iv_id: int, step: int) -> None:
+        try:
+            form = self.forms.form(person_id, iv_id, step)
+        except FormError:
+            return
+        self.post_cards(place, [cards.form_card(form)])
+
+    def form_submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+        meta = value["wwidw_form"]
+        try:
+            iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
+            form = self.forms.form(person_id, iv_id, step)
+        except (KeyError, TypeError, ValueError, FormError):
+            return
+        values = cards.form_values(form, value)
+        try:
+            errors = self.forms.submit(person_id, iv_id, step, values, version)
+        except StaleForm:
+            return self.replace(activity, place, cards.form_card(self.forms.stale_form(person_id, iv_id, step)))
+        except FormError:
+            return
+        if errors:
+            typed = {k: v for k, v in value.items() if isinstance(v, str)}
+            return self.replace(activity, place, cards.form_card(form, errors, typed))
+        saved = Reply(text=t(form.locale, "web.form_saved", no=step))
+        self.replace(activity, place, cards.card(cards.reply_body(saved, form.locale)[0]))
+        if step < form.total:
+            return self.send_form(place, person_id, iv_id, step + 1)
+        self.turn(activity, place, person_id, Turn(action="cmd:summary"))
+
+    def value_submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+        reminder_id = record_id(value["wwidw_measure"])
+        confirmed = value.get("confirmed") if isinstance(value.get("confirmed"), (int, float)) else None
+        typed, note = str(value.get("value") or "")[:200], value.get("note")
+        problems, outcome = self.wizard.measure(
+            person_id, reminder_id, typed, note if isinstance(note, str) else None, confirmed
+        )
+        if problems:
+            prompt = self.prompt_of(value, reminder_id, outcome.locale)
+            error = problems.get("confirm") or problems.get("value")
+            confirm_value = problems.get("confirm_value") if "confirm" in problems else None
+            return self.replace(activity, place, cards.measure_card(prompt, outcome.locale, error, confirm_value))
+        self.send(place, outcome.replies, outcome.locale)
+
+    @staticmethod
+    def prompt_of(value: dict, reminder_id: int, locale: str) -> Reply:
+        """The reminder a value card was about, to show it again: its question as the card carried
+        it (only the person who sent it sees it), and its buttons."""
+        prompt, title = value.get("prompt"), value.get("title")
+        return Reply(
+            text=prompt[:1000] if isinstance(prompt, str) else "",
+            title=title[:200] if isinstance(title, str) else None,
+            actions=reminder_actions(reminder_id, locale),
+            reminder_id=reminder_id,
+        )
+
+    def comment_submitted(self, place: Place, person_id: int, value: dict) -> None:
+        text = str(value.get("comment") or "").strip()
+        if not text:
+            return
+        outcome = self.wizard.comment(
+            person_id, record_id(value["wwidw_comment"]), str(value.get("step") or "")[:5], text
+        )
+        self.send(place, outcome.replies, outcome.locale)
+
+    # --- dialogs: reading a description from a digest ------------------------------------------------
+
+    def dialog(self, activity: dict, place: Place, person_id: int) -> dict | None:
+        """`task/fetch` opens a description in a dialog (as Slack opens a modal); `task/submit`
+        is the comment written there. Whatever the reader may not see, the dialog says so."""
+        value = activity.get("value") if isinstance(activity.get("value"), dict) else {}
+        data = value.get("data") if isinstance(value.get("data"), dict) else {}
+        action = data.get("wwidw") if isinstance(data.get("wwidw"), str) else ""
+        if activity.get("name") == "task/fetch" and action.startswith("read:") and record_id(action[5:]):
+            outcome = self.wizard.read(person_id, record_id(action[5:]))
+            shown = next((r for r in outcome.replies if r.kind == "description"), None)
+            if shown is None:
+                return {"task": {"type": "message", "value": " ".join(r.text for r in outcome.replies)[:500]}}
+            content = cards.description_card(shown, outcome.locale)
+            if len(cards.split(content)) > 1:  # a dialog holds one card: a very long description is read in the chat
+                return {
+                    "task": {"type": "message", "value": t(outcome.locale, "teams.too_long", id=shown.intervention_id)}
+                }
+            title = (shown.title or "")[:60]
+            return {"task": {"type": "continue", "value": {"title": title, "card": cards.attachment(content)}}}
+        if activity.get("name") == "task/submit" and record_id(data.get("wwidw_comment")):
+            text = str(data.get("comment") or "").strip()
+            if not text:
+                return {"task": {"type": "message", "value": t(self.wizard.locale_of(person_id), "library.close")}}
+            outcome = self.wizard.comment(
+                person_id, record_id(data["wwidw_comment"]), str(data.get("step") or "")[:5], text
+            )
+            return {"task": {"type": "message", "value": " ".join(r.text for r in outcome.replies)[:500]}}
+        return None
+
+    # --- a team channel: digests ---------------------------------------------------------------------
+
+    def channel(self, activity: dict, place: Place, person_id: int) -> None:
+        text = plain_text(activity.get("text") if isinstance(activity.get("text"), str) else "")
+        head, _, rest = text.partition(" ")
+        locale = self.wizard.locale_of(person_id)
+        shared = part(part(activity, "channelData"), "channel").get("membershipType") == "shared"
+        if head.casefold() in CHANNEL_WORDS and shared and rest.strip():
+            # People of other organisations read a shared channel: no digest of ours goes there.
+            answer = t(locale, "teams.shared_channel")
+        elif head.casefold() in CHANNEL_WORDS:
+            answer = self.wizard.channel(
+                person_id, Where("teams", place.tenant_id, place.conversation_id, place.name), rest
+            )
+        elif head.casefold() in ("organisatie", "organisation"):
+            # Naming a tenant's organisation is for the operator (`wwidw organisation rename`).
+            answer = self.wizard.organisation(person_id, rest, is_admin=False)
+        else:
+            answer = t(locale, "teams.channel_help")
+        self.send(place, [Reply(text=answer)], locale, reply_to=activity.get("id"))
+
+    # --- sending ---------------------------------------------------------------------------------------
+
+    def send(self, place: Place, replies: list[Reply], locale: str, reply_to: str | None = None) -> None:
+        self.post_cards(place, cards.messages(replies, locale), reply_to)
+
+    def post_cards(self, place: Place, contents: list[dict], reply_to: str | None = None) -> None:
+        for content in contents:
+            activity = {"type": "message", "attachments": [cards.attachment(content)]}
+            try:
+                self.connector.send(place.service_url, place.conversation_id, activity, reply_to)
+            except ConnectorError as e:
+                # The answer is already stored; the person can ask for the question again.
+                log.warning("sending to Teams failed: %s %s", e.status, e.code)
+                return
+
+    def replace(self, activity: dict, place: Place, content: dict) -> None:
+        """Show a submitted card again in place (with its errors, or saved)."""
+        card_id = activity.get("replyToId")
+        message = {"type": "message", "attachments": [cards.attachment(content)]}
+        try:
+            if isinstance(card_id, str) and card_id:
+                self.connector.update(place.service_url, place.conversation_id, card_id, message)
+            else:
+                self.connector.send(place.service_url, place.conversation_id, message)
+        except ConnectorError as e:
+            log.warning("updating a Teams card failed: %s %s", e.status, e.code)
+
+    @staticmethod
+    def event_id(activity: dict) -> str | None:
+        return f"teams:{activity['id']}"[:128] if isinstance(activity.get("id"), str) and activity["id"] else None

@@ -1,0 +1,71 @@
+"""`POST /api/messages`: every Bot Framework activity, its token checked before anything else."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from handlers.teams.app import TeamsBot
+from handlers.teams.auth import AuthError, BotFrameworkAuth
+from handlers.teams.connector import Connector
+from handlers.teams.conversations import tenant_of
+
+log = logging.getLogger("wwidw.teams")
+
+
+def connector_for(settings, token_http_client=None) -> Connector:
+    return Connector(
+        settings.teams_app_id,
+        settings.teams_app_password.get_secret_value(),
+        settings.teams_tenant_id,
+        settings.teams_authority_host,
+        token_http_client=token_http_client,
+        scope=settings.teams_botframework_url.rstrip("/") + "/.default",
+    )
+
+
+def teams_routes(core) -> list[Route]:
+    settings = core.settings
+    auth = BotFrameworkAuth(
+        settings.teams_app_id, settings.teams_openid_metadata_url, issuer=settings.teams_botframework_url.rstrip("/")
+    )
+    bot = TeamsBot(core, connector_for(settings, core.teams_token_http))
+    tenant_id = settings.teams_tenant_id
+
+    async def messages(request: Request):
+        body = await request.body()
+        try:
+            activity = json.loads(body)
+        except ValueError:
+            activity = None
+        activity = activity if isinstance(activity, dict) else {}
+        service_url, channel = activity.get("serviceUrl"), activity.get("channelId")
+        try:
+            # First the token: nothing of an unauthenticated request is acted upon. The channel is
+            # Teams only: other Bot Framework channels (Web Chat, Direct Line) let their client say
+            # who and which tenant it is, and their tokens are just as valid.
+            channel = channel if isinstance(channel, str) else ""
+            await run_in_threadpool(auth.verify, request.headers.get("authorization"), service_url, channel)
+            if channel != "msteams":
+                raise AuthError(403, "not the Teams channel")
+        except AuthError as e:
+            log.warning("refused a Teams request: %s", e.reason)
+            return PlainTextResponse("unauthorized" if e.status == 401 else "forbidden", status_code=e.status)
+        if tenant_id and tenant_of(activity) != tenant_id:
+            log.warning("refused a Teams activity from another tenant")  # a single-tenant bot
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            answer = await run_in_threadpool(bot.handle, activity)
+        except Exception:
+            # An activity of a shape we did not foresee: say so in the log, and tell Teams it was
+            # received (a retry would fail the same way). What was stored before stays stored.
+            log.exception("could not handle a Teams activity of type %r", str(activity.get("type"))[:40])
+            return Response(status_code=200)
+        return JSONResponse(answer) if answer is not None else Response(status_code=200)
+
+    return [Route("/api/messages", messages, methods=["POST"])]

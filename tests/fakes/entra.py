@@ -1,0 +1,167 @@
+"""A fake Microsoft identity platform (Entra ID) for msal's client-credentials flow.
+
+msal only talks to https authorities, so this fake is an `httpx.MockTransport` handler, handed to
+msal as its `http_client` (an httpx.Client has the .get/.post msal needs). With
+`instance_discovery=False` msal 1.x makes exactly two kinds of request, and this fake answers
+them in the real wire format:
+
+- `GET {host}/{tenant}/v2.0/.well-known/openid-configuration` once per app object (tenant
+  discovery, msal.authority.tenant_discovery); the token endpoint it names carries the tenant's
+  GUID, as the real one does;
+- `POST {host}/{tenant GUID}/oauth2/v2.0/token`, a form with grant_type=client_credentials,
+  client_id, client_secret and scope (msal puts the secret in the body, not in Basic auth).
+
+Anything else is answered 404 and noted in `unexpected`, so a test sees msal wandering off
+(instance discovery, region detection).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import secrets
+import threading
+import uuid
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+
+HOST = "https://login.microsoftonline.com"
+BOTFRAMEWORK_TENANT = "d6d49420-f39b-4df7-a1dc-d59a935871db"  # the GUID behind "botframework.com"
+SCOPE = "https://api.botframework.com/.default"
+
+
+class FakeEntra:
+    def __init__(self, client_id: str, client_secret: str, tenant: str = "botframework.com", host: str = HOST):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.host = host.rstrip("/")
+        self.tenant = tenant
+        self.tenant_guid = tenant_guid(tenant)
+        self.scope = SCOPE
+        self.expires_in = 3599
+        self.issued: list[str] = []  # every access token handed out, oldest first
+        self.token_requests = 0  # POSTs to the token endpoint, refused ones included
+        self.discovery_requests = 0
+        self.unexpected: list[str] = []
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    # --- for msal ----------------------------------------------------------------------------
+
+    def client(self) -> httpx.Client:
+        """An httpx client to pass to msal as `http_client`."""
+        return httpx.Client(transport=httpx.MockTransport(self.handler))
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        url = urlsplit(str(request.url))
+        origin = f"{url.scheme}://{url.netloc}"
+        parts = [unquote(p) for p in url.path.strip("/").split("/")]
+        if origin == self.host and len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            if request.method == "GET":
+                return self.discovery(parts[0])
+        if origin == self.host and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
+            if request.method == "POST":
+                return self.token(parts[0], request)
+        with self._lock:
+            self.unexpected.append(f"{request.method} {request.url}")
+        return error(404, "invalid_request", f"AADSTS90000: no such endpoint {url.path}")
+
+    def known(self, tenant: str) -> bool:
+        return tenant.lower() in {self.tenant.lower(), self.tenant_guid}
+
+    def discovery(self, tenant: str) -> httpx.Response:
+        with self._lock:
+            self.discovery_requests += 1
+        if not self.known(tenant):
+            return error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
+        base = f"{self.host}/{self.tenant_guid}"
+        config = {
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": f"{self.host}/{self.tenant_guid}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"https://login.microsoftonline.com/{self.tenant_guid}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver"],
+            "kerberos_endpoint": f"{base}/kerberos",
+            "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
+        }
+        return httpx.Response(200, json=config)
+
+    def token(self, tenant: str, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.token_requests += 1
+        if not self.known(tenant):
+            return error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
+        form = dict(parse_qsl(request.content.decode()))
+        basic = request.headers.get("Authorization", "")
+        if basic.startswith("Basic "):  # client_secret_basic: the other way OAuth allows
+            user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
+            form.setdefault("client_id", unquote(user.replace("+", " ")))
+            form.setdefault("client_secret", unquote(password.replace("+", " ")))
+        if form.get("grant_type") != "client_credentials":
+            return error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
+        if form.get("client_id") != self.client_id:
+            return error(
+                400,
+                "unauthorized_client",
+                f"AADSTS700016: Application with identifier '{form.get('client_id')}' was not found.",
+            )
+        if form.get("client_secret") != self.client_secret:
+            return error(
+                401,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request "
+                f"is the client secret value, not the client secret ID, for a secret added to app '{self.client_id}'.",
+            )
+        if form.get("scope", "").split() != [self.scope]:
+            return error(400, "invalid_scope", f"AADSTS1002012: The provided value for scope {form.get('scope')}")
+        access = f"eyJ0eXAiOiJKV1QifQ.fake-{next(self._seq)}-{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self.issued.append(access)
+        answer = {"token_type": "Bearer", "expires_in": self.expires_in, "ext_expires_in": self.expires_in}
+        return httpx.Response(200, json={**answer, "access_token": access})
+
+    # --- for the fake connector --------------------------------------------------------------
+
+    def valid(self, token: str) -> bool:
+        with self._lock:
+            return token in self.issued
+
+
+def tenant_guid(tenant: str) -> str:
+    if tenant.lower() == "botframework.com":
+        return BOTFRAMEWORK_TENANT
+    try:
+        return str(uuid.UUID(tenant))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_DNS, tenant.lower()))
+
+
+def error(status: int, code: str, description: str) -> httpx.Response:
+    """An OAuth 2 error in Entra's shape."""
+    body = {
+        "error": code,
+        "error_description": f"{description}\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}",
+        "error_codes": [int(description[6:].split(":")[0])] if description.startswith("AADSTS") else [],
+        "timestamp": "2026-01-01 00:00:00Z",
+        "trace_id": str(uuid.uuid4()),
+        "correlation_id": str(uuid.uuid4()),
+    }
+    return httpx.Response(status, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"})

@@ -1,7 +1,8 @@
 """Channels subscribed to a digest: the `kanaal` commands and when each digest is due.
 
-A channel has at most one subscription per workspace (a channel shared between two Slack
-workspaces can get each one's digest). Subscribing again changes its rhythm or filters and
+A channel has at most one subscription per workspace. A channel that people of other
+organisations read (Slack Connect, a Teams shared channel) gets no digest: a digest holds the
+organisation's private descriptions. Subscribing again changes its rhythm or filters and
 resumes a paused one; cancelling ends it. The adapter says who typed the command and in which
 channel; everything else is decided here.
 """
@@ -43,6 +44,7 @@ class Where:
     workspace: str
     channel: str
     name: str | None = None
+    shared: bool = False  # people of other organisations read this channel too
 
 
 @dataclass
@@ -141,7 +143,7 @@ def channel_command(
     locale = person.locale or default_locale
     request = parse(text)
     if request.action is None or request.problem:
-        return t(locale, request.problem or "channel.help")
+        return t(locale, request.problem or "channel.help", command=command_of(where.platform, locale))
     existing = session.exec(
         select(Subscription).where(
             Subscription.platform == where.platform,
@@ -156,6 +158,8 @@ def channel_command(
             return t(locale, "channel.none")
         existing.status, existing.next_due_at = "ended", None
         return t(locale, "channel.cancelled")
+    if where.shared:
+        return t(locale, "channel.shared")
     return subscribe(session, person, where, request, existing, locale, default_tz)
 
 
@@ -185,13 +189,15 @@ def subscribe(
     sub.next_due_at = next_digest(sub.frequency, sub.timezone, now)
     session.flush()
     confirm_in_channel(session, sub, person, locale, now)
-    return t(
+    answer = t(
         locale,
         "channel.subscribed",
         what=describe(sub, locale),
         organisation=organisation_name(session, sub.organisation_id),
         when=when_text(sub.next_due_at, sub.timezone, locale),
     )
+    # In Teams the bot is in every channel of a team it was added to; in Slack it may need an invite.
+    return answer + " " + t(locale, "channel.invite_hint") if where.platform == "slack" else answer
 
 
 def confirm_in_channel(session: Session, sub: Subscription, person: Person, locale: str, now: datetime) -> None:
@@ -203,6 +209,11 @@ def confirm_in_channel(session: Session, sub: Subscription, person: Person, loca
     text = t(locale, "channel.announce", name=person.display_name, what=describe(sub, locale))
     key = f"subscribed:{sub.id}:{int(now.timestamp() * 1000)}"
     session.add(channel_message(sub, key, [Reply(text=text)], now))
+
+
+def command_of(platform: str, locale: str) -> str:
+    """How the channel commands are typed on this platform: a slash command, or a mention."""
+    return t(locale, "channel.command_teams" if platform == "teams" else "channel.command_slack")
 
 
 def listing(session: Session, person: Person, where: Where, locale: str) -> str:

@@ -19,11 +19,12 @@ from bot.digests import Candidates
 from bot.i18n import t
 from bot.monitor import as_utc
 from bot.replies import Reply, reply_to_dict
-from bot.subscriptions import next_digest
+from bot.subscriptions import command_of, next_digest
 from models import Organisation, OutboxMessage, Person, Subscription
 from models.db import Database
 from models.tables import utcnow
 from reminders.engine import enqueue
+from reminders.outbox import CHANNEL_SHARED
 
 log = logging.getLogger("wwidw.digests")
 OUTBOX = OutboxMessage.__table__
@@ -136,7 +137,12 @@ def channel_unreachable(s: Session, subscription_id: int, reason: str, now: date
     notice = Reply(
         kind="error",
         title=t(locale, "channel.paused_title"),
-        text=t(locale, "channel.paused", channel=place),
+        text=t(
+            locale,
+            "channel.paused_shared" if reason.endswith(CHANNEL_SHARED) else "channel.paused",
+            channel=place,
+            command=command_of(sub.platform, locale),
+        ),
         note=reason,
     )
     enqueue(s, subscriber, f"channel-paused:{sub.id}:{int(now.timestamp())}", [notice], locale, now)

@@ -65,6 +65,9 @@ class Failed:
     unreachable: bool = False  # the recipient is gone or has blocked us, not just this message
 
 
+# A transport's error for a channel that people of other organisations read (Slack Connect).
+CHANNEL_SHARED = "channel_shared"
+
 # What to do about a person or channel the platform will not let us reach: (session, message, error, now).
 OnUnreachable = Callable[[Session, Envelope, str, datetime], None]
 

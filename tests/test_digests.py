@@ -262,6 +262,39 @@ def test_a_channel_that_is_gone_pauses_its_subscription_and_the_subscriber_is_to
     assert subscription(db, "C_OUD").status == "active"
 
 
+def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fake_slack):
+    """Slack Connect: people of other organisations read the channel, and a digest holds the
+    organisation's private descriptions. Refused when subscribing, and checked again before every
+    post, since a channel can be shared later."""
+    anna = slack.user("U1")
+    fake_slack.shared.add("C_CONNECT")
+    assert "andere organisaties" in anna.command("kanaal abonneer", channel="C_CONNECT").text
+    assert "geen digest" in anna.command("kanaal opzeggen", channel="C_CONNECT").text
+    with db.transaction() as s:
+        assert s.exec(select(Subscription)).all() == []
+
+    anna.command("kanaal abonneer", channel="C_WIJK")
+    anna_id = person(db, "U1")
+    sub = subscription(db, "C_WIJK")
+    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
+    sender = sender_for(db, fake_slack)
+    deliver(sender, since)
+    describe(db, anna_id, "Intern plan", since + timedelta(minutes=1), visibility="organisation")
+    fake_slack.shared.add("C_WIJK")  # the channel is shared with a partner's workspace
+    before = fake_slack.last_seq
+    assert Digests(db).run(due) == (1, 1)
+    deliver(sender, due)
+    assert channel_posts(fake_slack, "C_WIJK", before) == []
+    assert fake_slack.of("conversations.info", after=before, channel="C_WIJK")
+    paused = subscription(db, "C_WIJK")
+    assert (paused.status, paused.paused_reason) == ("paused", "slack: channel_shared")
+    notice = texts(fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args)
+    assert "Digest gepauzeerd" in notice and "andere organisaties" in notice and "/wwidw kanaal abonneer" in notice
+    with db.transaction() as s:
+        (digest,) = s.exec(select(OutboxMessage).where(OutboxMessage.subscription_id == sub.id).offset(1)).all()
+        assert (digest.status, digest.error) == ("failed", "channel_shared")
+
+
 def test_channel_commands_answer_every_kind_of_input(db, slack, fake_slack):
     anna = slack.user("U1")
 
@@ -279,7 +312,7 @@ def test_channel_commands_answer_every_kind_of_input(db, slack, fake_slack):
     assert "krijgt nu de digest" in say("kanaal abonneer wekelijks thema:" + "x" * 5000)
     assert "krijgt nu de digest" in say("kanaal abonneer")
     assert "#c_wijk: wekelijks" in say("kanaal lijst")
-    # In a channel shared with another workspace, that workspace's organisation has its own subscription.
+    # Someone of another workspace cannot end this workspace's subscription.
     stranger = slack.user("U7", team="T2")
     assert "geen digest" in say("kanaal opzeggen", user=stranger)
     assert "opgezegd" in say("kanaal opzeggen")

@@ -218,7 +218,12 @@ def test_a_channel_subscribes_and_gets_its_digest(db, teams):
     assert teams.sender.post(mention).status_code == 200
     (answer,) = teams.connector.activities_sent(after=before)
     assert answer.conversation_id == channel and answer.reply_to_id == mention["id"]
-    assert "krijgt nu de digest" in texts([answer.body])
+    assert "krijgt nu de digest" in texts([answer.body]) and "/invite" not in texts([answer.body])
+    before = teams.connector.last_seq
+    teams.sender.post({**mention, "id": "help", "text": "<at>Wat Werkt in de Wijk</at> kanaal"})
+    (help_text,) = teams.connector.activities_sent(after=before)
+    help_text = texts([help_text.body])
+    assert "'@Wat Werkt in de Wijk kanaal abonneer" in help_text and "/wwidw" not in help_text
     with db.transaction() as s:
         sub = s.exec(select(Subscription)).one()
         assert (sub.platform, sub.workspace, sub.channel, sub.channel_name) == ("teams", TENANT, channel, "Wijkteam")
@@ -404,6 +409,6 @@ def test_a_shared_channel_gets_no_digest(db, teams):
     data = {"tenant": {"id": TENANT}, "channel": {"id": channel, "name": "Met partners", "membershipType": "shared"}}
     before = teams.connector.last_seq
     teams.sender.post(anna.activity(conversation=channel, kind="channel", text="kanaal abonneer", channelData=data))
-    assert "gedeeld kanaal" in texts([c.body for c in teams.connector.activities_sent(after=before)])
+    assert "andere organisaties" in texts([c.body for c in teams.connector.activities_sent(after=before)])
     with db.transaction() as s:
         assert s.exec(select(Subscription)).all() == []

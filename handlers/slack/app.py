@@ -25,6 +25,7 @@ from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.wizard import Outcome
 from handlers.slack import blocks
+from handlers.slack.delivery import shared_with_others
 
 log = logging.getLogger("wwidw.slack")
 PROFILE_EVERY = 24 * 3600  # seconds between reading a person's Slack name and zone again
@@ -140,6 +141,15 @@ def build_bolt_app(core) -> App:
             log.warning("users.info failed: %s", describe(e))
             return False
         return bool(user.get("is_admin") or user.get("is_owner"))
+
+    def is_shared(client: WebClient, channel: str) -> bool:
+        """Whether people of another workspace read this channel (Slack Connect). When Slack will not
+        say (a private channel the bot is not in), every digest post asks again before it is sent."""
+        try:
+            return shared_with_others(client.conversations_info(channel=channel).get("channel") or {})
+        except Exception as e:
+            log.info("conversations.info failed: %s", describe(e))
+            return False
 
     def name_mentioned(client: WebClient, team_id: str) -> None:
         """People named by a mention (as indicator owners) before they talked to us: their Slack
@@ -322,7 +332,7 @@ def build_bolt_app(core) -> App:
             channel = command.get("channel_id") or ""
             if channel.startswith("D") or command.get("channel_name") == "directmessage":
                 return ack(text=t(wizard.locale_of(person_id), "channel.not_here"))
-            where = Where("slack", team_id, channel, command.get("channel_name"))
+            where = Where("slack", team_id, channel, command.get("channel_name"), shared=is_shared(client, channel))
             return ack(text=wizard.channel(person_id, where, rest))
         if sub in ("organisatie", "organisation"):
             person_id = person_for(client, team_id, user_id)

@@ -2,7 +2,9 @@
 
 Each message carries Slack message metadata naming its outbox id, so after a crash mid-send the
 sender can look in the conversation's history (or the thread, for a digest's continuation)
-whether it arrived before sending it again.
+whether it arrived before sending it again. A message to a subscribed channel first asks
+whether the channel is shared with another workspace (Slack Connect): a digest holds the
+organisation's private descriptions, and a channel can be shared at any moment.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import httpx
 
 from bot.replies import reply_from_dict
 from handlers.slack import blocks
-from reminders.outbox import Envelope, Failed, Result, Retry, Sent
+from reminders.outbox import CHANNEL_SHARED, Envelope, Failed, Result, Retry, Sent
 
 METADATA_TYPE = "wwidw_outbox"
 TIMEOUT = {"timeout": httpx.Timeout(10.0, connect=5.0).as_dict()}
@@ -28,13 +30,22 @@ RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailabl
 class SlackTransport:
     def __init__(self, token: str, api_url: str):
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"}
+        self.auth = {"Authorization": f"Bearer {token}"}
+        self.headers = {**self.auth, "Content-Type": "application/json; charset=utf-8"}
         # The transport without the client around it: no cookies, redirects or auth flows to run,
         # which takes a fifth off the CPU cost of each of thousands of posts.
         self.http = httpx.HTTPTransport(limits=httpx.Limits(max_connections=64), retries=1)
 
     def call(self, method: str, payload: dict) -> httpx.Response:
-        request = httpx.Request("POST", self.api_url + method, json=payload, headers=self.headers, extensions=TIMEOUT)
+        """A write method, with a JSON body."""
+        return self.send(httpx.Request("POST", self.api_url + method, json=payload, headers=self.headers))
+
+    def read(self, method: str, params: dict) -> httpx.Response:
+        """A read method: Slack takes their arguments as query parameters, not as JSON."""
+        return self.send(httpx.Request("GET", self.api_url + method, params=params, headers=self.auth))
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        request.extensions.update(TIMEOUT)
         response = self.http.handle_request(request)
         try:
             response.read()
@@ -43,6 +54,10 @@ class SlackTransport:
         return response
 
     def deliver(self, message: Envelope) -> Result:
+        if message.subscription_id is not None:
+            refused = self.check_channel(message.channel)
+            if refused is not None:
+                return refused
         replies = [reply_from_dict(r) for r in message.body.get("replies", [])]
         locale = message.body.get("locale", "nl")
         first_ts = None
@@ -68,6 +83,22 @@ class SlackTransport:
             first_ts = first_ts or response.json().get("ts")
         return Sent(first_ts)
 
+    def check_channel(self, channel: str) -> Result | None:
+        """None when only the subscriber's workspace reads the channel. Whatever keeps us from
+        knowing (a missing scope, say) pauses the subscription: the subscriber hears why."""
+        try:
+            response = self.read("conversations.info", {"channel": channel})
+        except httpx.HTTPError as e:
+            return Retry(None, f"http: {e.__class__.__name__}")
+        outcome = answer(response)
+        if isinstance(outcome, Failed):
+            return Failed(outcome.error, unreachable=True)
+        if outcome is not None:
+            return outcome
+        if shared_with_others(response.json().get("channel") or {}):
+            return Failed(CHANNEL_SHARED, unreachable=True)
+        return None
+
     def find(self, message: Envelope) -> str | None:
         channel = message.channel
         if channel[:1] in ("U", "W"):
@@ -79,9 +110,9 @@ class SlackTransport:
         query = {"channel": channel, "oldest": f"{created.timestamp() - 60:.6f}", "limit": 200}
         query["include_all_metadata"] = True
         if message.thread_ref:  # thread replies are not in the channel's history, only in the thread
-            history = self.call("conversations.replies", {**query, "ts": message.thread_ref}).json()
+            history = self.read("conversations.replies", {**query, "ts": message.thread_ref}).json()
         else:
-            history = self.call("conversations.history", query).json()
+            history = self.read("conversations.history", query).json()
         if not history.get("ok"):
             raise LookupError(history.get("error") or "conversations.history failed")
         for item in history.get("messages") or []:
@@ -92,6 +123,11 @@ class SlackTransport:
             ):
                 return item.get("ts")
         return None
+
+
+def shared_with_others(channel: dict) -> bool:
+    """Whether conversations.info says people of another workspace read this channel."""
+    return any(channel.get(flag) for flag in ("is_shared", "is_ext_shared", "is_org_shared", "is_pending_ext_shared"))
 
 
 def answer(response: httpx.Response) -> Result | None:

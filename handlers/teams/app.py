@@ -258,13 +258,9 @@ class TeamsBot:
         head, _, rest = text.partition(" ")
         locale = self.wizard.locale_of(person_id)
         shared = part(part(activity, "channelData"), "channel").get("membershipType") == "shared"
-        if head.casefold() in CHANNEL_WORDS and shared and rest.strip():
-            # People of other organisations read a shared channel: no digest of ours goes there.
-            answer = t(locale, "teams.shared_channel")
-        elif head.casefold() in CHANNEL_WORDS:
-            answer = self.wizard.channel(
-                person_id, Where("teams", place.tenant_id, place.conversation_id, place.name), rest
-            )
+        if head.casefold() in CHANNEL_WORDS:
+            where = Where("teams", place.tenant_id, place.conversation_id, place.name, shared=shared)
+            answer = self.wizard.channel(person_id, where, rest)
         elif head.casefold() in ("organisatie", "organisation"):
             # Naming a tenant's organisation is for the operator (`wwidw organisation rename`).
             answer = self.wizard.organisation(person_id, rest, is_admin=False)

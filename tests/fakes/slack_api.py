@@ -27,6 +27,10 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+# Methods Slack reads its arguments for from the query string or a form body only.
+READS = {"conversations.history", "conversations.replies", "conversations.info", "users.info"}
+
+
 class FakeSlack:
     def __init__(self, token: str = TOKEN, users: dict | None = None, listener=None, per_channel: float | None = None):
         self.token = token
@@ -41,6 +45,7 @@ class FakeSlack:
         self.zones: dict[str, str] = {}  # users.info "tz" per user; Europe/Amsterdam otherwise
         self.admins: set[str] = set()  # users.info "is_admin"
         self.closed: dict[str, str] = {}  # channel -> the error posting there gets (is_archived, not_in_channel…)
+        self.shared: set[str] = set()  # channels shared with another workspace (Slack Connect)
         self.threads: dict[tuple[str, str], list[dict]] = {}  # (channel, parent ts) -> replies
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -63,7 +68,9 @@ class FakeSlack:
             return 200, {"Content-Type": "text/plain"}, b"OK"
         args = dict(parse_qsl(url.query))
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        if "json" in content_type:
+        if "json" in content_type and name in READS:
+            pass  # like Slack, read methods take no JSON: only what came as query or form parameters counts
+        elif "json" in content_type:
             args.update(json.loads(raw.decode() or "{}"))
         else:
             args.update(parse_qsl(raw.decode()))
@@ -146,6 +153,22 @@ class FakeSlack:
             files = args.get("files")
             files = json.loads(files) if isinstance(files, str) else files
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+        if method == "conversations.info":
+            channel = str(args.get("channel") or "")
+            if not channel or self.closed.get(channel) == "channel_not_found":
+                return {"ok": False, "error": "channel_not_found"}
+            shared = channel in self.shared
+            flags = {
+                "is_shared": shared,
+                "is_ext_shared": shared,
+                "is_org_shared": False,
+                "is_pending_ext_shared": False,
+            }
+            return {
+                "ok": True,
+                "channel": {"id": channel, "is_channel": True, "is_archived": self.closed.get(channel) == "is_archived"}
+                | flags,
+            }
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": self.dm_of(str(args.get("users")))}}
         if method == "conversations.history":

@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "teams-package":
         return teams_package_command(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic's steps and APScheduler's every-second job runs would drown what matters.
+    for noisy in ("alembic", "apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = Settings()
     if args.command == "serve":
         return serve_command(settings, args.host, args.port, not args.no_reminders)

@@ -232,3 +232,20 @@ def test_odd_ids_and_characters_on_the_web(db, make_server):
     with db.transaction() as s:
         assert s.exec(select(Intervention)).one().title == "Titelmet nul"
         assert s.exec(select(Person)).one().display_name == "Nulteken"
+
+
+def test_a_long_chat_keeps_a_trimmed_transcript_and_the_newest_messages(db, make_server):
+    from handlers.web.routes import KEPT
+    from models import ChatMessage
+
+    server = make_server(web_app(db))
+    with httpx.Client(base_url=server.url) as browser:
+        browser.post("/start", data={"name": "Tester"})
+        for n in range(KEPT // 2 + 10):
+            browser.post("/say", data={"text": f"bericht {n}"})
+        page = browser.get("/").text
+    assert f"bericht {KEPT // 2 + 9}" in page
+    with db.transaction() as s:
+        kept = s.exec(select(ChatMessage.body).order_by(ChatMessage.id)).all()
+    assert KEPT - 5 <= len(kept) <= KEPT
+    assert {"text": "bericht 0"} not in kept and {"text": f"bericht {KEPT // 2 + 9}"} in kept

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,6 +31,7 @@ from models import ChatMessage, Identity, Intervention, Organisation, Person
 COOKIE = "wwidw_web"
 VERSION = "__version"  # the hidden form field that carries Form.version
 TRANSCRIPT = 80  # messages shown on the chat page
+KEPT = 4 * TRANSCRIPT  # the transcript is trimmed to this many messages; the descriptions themselves stay
 
 pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 
@@ -68,6 +69,16 @@ def web_routes(core) -> list[Route]:
                 s.add(ChatMessage(identity_id=identity.id, sender="user", body={"text": shown}))
             for reply in replies:
                 s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(reply)))
+            s.flush()
+            oldest_kept = s.exec(
+                select(ChatMessage.id)
+                .where(ChatMessage.identity_id == identity.id)
+                .order_by(ChatMessage.id.desc())
+                .offset(KEPT - 1)
+                .limit(1)
+            ).first()
+            if oldest_kept is not None:
+                s.exec(delete(ChatMessage).where(ChatMessage.identity_id == identity.id, ChatMessage.id < oldest_kept))
 
     def transcript(identity: Identity) -> list[dict]:
         with db.transaction() as s:

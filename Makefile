@@ -26,6 +26,7 @@ test: $(BIN)/.installed chromium
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.wizard_bench
 	$(BIN)/python -m bench.reminder_bench
+	$(BIN)/python -m bench.digest_bench
 
 clean:
 	rm -rf $(VENV) data

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot import definition
 from bot.definition import Field, Option
-from bot.values import Invalid, format_number
+from bot.values import MAX_INTEGER, Invalid, format_number
 from models import LIST_TABLES, Intervention, Organisation, Person
 from models.tables import utcnow
 
@@ -181,6 +181,8 @@ def visible_to(organisation: Organisation | None):
 def readable(session: Session, person: Person | None, iv_id: int) -> Intervention | None:
     """A description `person` may read: published and visible to their organisation, or their own
     (a draft too). Every path that shows one description by number goes through here."""
+    if not 0 < iv_id <= MAX_INTEGER:
+        return None  # no such row, and a number the database could not even compare
     organisation = session.get(Organisation, person.organisation_id) if person else None
     iv = session.exec(select(Intervention).where(Intervention.id == iv_id, visible_to(organisation))).first()
     if iv is None and person is not None:

@@ -45,6 +45,7 @@ class Where:
     channel: str
     name: str | None = None
     shared: bool = False  # people of other organisations read this channel too
+    seen_by_all: bool = False  # the answer is posted in the channel, not shown to the typist alone
 
 
 @dataclass
@@ -217,19 +218,19 @@ def command_of(platform: str, locale: str) -> str:
 
 
 def listing(session: Session, person: Person, where: Where, locale: str) -> str:
-    """The organisation's subscriptions in this workspace, so colleagues see what goes where."""
-    subs = session.exec(
-        select(Subscription)
-        .where(
-            Subscription.organisation_id == person.organisation_id,
-            Subscription.platform == where.platform,
-            Subscription.workspace == where.workspace,
-            Subscription.status != "ended",
-        )
-        .order_by(Subscription.id)
-    ).all()
+    """The organisation's subscriptions in this workspace, so colleagues see what goes where. An
+    answer everyone in the channel reads tells only about this channel: the others may be private."""
+    query = select(Subscription).where(
+        Subscription.organisation_id == person.organisation_id,
+        Subscription.platform == where.platform,
+        Subscription.workspace == where.workspace,
+        Subscription.status != "ended",
+    )
+    if where.seen_by_all:
+        query = query.where(Subscription.channel == where.channel)
+    subs = session.exec(query.order_by(Subscription.id)).all()
     if not subs:
-        return t(locale, "channel.list_empty")
+        return t(locale, "channel.none" if where.seen_by_all else "channel.list_empty")
     lines = []
     for sub in subs:
         place = f"#{sub.channel_name}" if sub.channel_name else sub.channel

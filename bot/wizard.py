@@ -136,9 +136,16 @@ class Wizard:
 
     def channel(self, person_id: int, where: Where, text: str) -> str:
         """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list."""
-        with self.db.transaction() as session:
-            person = session.get(Person, person_id)
-            return channel_command(session, person, where, text, self.default_locale, self.default_tz)
+        for attempt in range(2):
+            try:
+                with self.db.transaction() as session:
+                    person = session.get(Person, person_id)
+                    return channel_command(session, person, where, text, self.default_locale, self.default_tz)
+            except IntegrityError:
+                # Two people subscribed the channel at once on two replicas: the second sees the first's.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def organisation(self, person_id: int, text: str, is_admin: bool) -> str:
         """`organisatie [naam]`: show the person's organisation, or name it (administrators)."""

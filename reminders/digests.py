@@ -10,7 +10,7 @@ channel gets one digest covering the whole gap, not one per missed period.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
@@ -27,6 +27,7 @@ from reminders.engine import enqueue
 from reminders.outbox import CHANNEL_SHARED
 
 log = logging.getLogger("wwidw.digests")
+SETTLE = timedelta(minutes=1)
 OUTBOX = OutboxMessage.__table__
 
 
@@ -66,10 +67,13 @@ class Digests:
             candidates = Candidates(s, min(as_utc(d.since) for d in due), until)
             pages_of = []
             for sub in due:
-                cutoff = as_utc(sub.next_due_at)
+                due_at = as_utc(sub.next_due_at)
+                # A change is stamped before its transaction commits: what was stamped in the last
+                # minute may not be visible yet, so it waits for the next digest.
+                cutoff = max(as_utc(sub.since), min(due_at, now - SETTLE))
                 items = candidates.chosen(sub, organisations[sub.organisation_id], cutoff)
                 if items:
-                    pages_of.append((sub, cutoff, candidates.pages(items, sub)))
+                    pages_of.append((sub, due_at, candidates.pages(items, sub)))
                 sub.since = cutoff
                 sub.next_due_at = next_digest(sub.frequency, sub.timezone, max(now, cutoff))
             s.flush()
@@ -77,17 +81,18 @@ class Digests:
 
 
 def write(s: Session, pages_of: list, now: datetime) -> int:
-    """Each digest's first page, then the rest as replies in its thread, in bulk."""
+    """Each digest's first page, then the rest as replies in its thread, in bulk. The outbox key
+    names the subscription and its due moment: one digest per period, whoever writes it."""
     if not pages_of:
         return 0
     conn = s.connection()
     firsts = conn.execute(
         insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True),
-        [row(sub, f"digest:{sub.id}:{cutoff:%Y%m%dT%H%M}", pages[0], now) for sub, cutoff, pages in pages_of],
+        [row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}", pages[0], now) for sub, due_at, pages in pages_of],
     ).scalars()
     rest = [
-        {**row(sub, f"digest:{sub.id}:{cutoff:%Y%m%dT%H%M}:{n}", page, now), "thread_of": first}
-        for (sub, cutoff, pages), first in zip(pages_of, firsts, strict=True)
+        {**row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}:{n}", page, now), "thread_of": first}
+        for (sub, due_at, pages), first in zip(pages_of, firsts, strict=True)
         for n, page in enumerate(pages[1:], start=2)
     ]
     if rest:

@@ -295,6 +295,75 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
         assert (digest.status, digest.error) == ("failed", "channel_shared")
 
 
+def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missing_scope_pauses_it(
+    db, slack, fake_slack
+):
+    anna = slack.user("U1")
+    anna.command("kanaal abonneer", channel="C_WIJK")
+    anna_id = person(db, "U1")
+    sub = subscription(db, "C_WIJK")
+    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
+    sender = sender_for(db, fake_slack)
+    deliver(sender, since)
+    describe(db, anna_id, "Buurtmoestuin", since + timedelta(minutes=1))
+    fake_slack.fail("conversations.info", 200, body={"ok": False, "error": "token_revoked"})
+    Digests(db).run(due)
+    deliver(sender, due)
+    assert subscription(db, "C_WIJK").status == "active"  # a fault of the whole workspace, not of this channel
+    with db.transaction() as s:
+        digest = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith("digest:"))).one()
+        assert (digest.status, digest.error) == ("failed", "token_revoked")
+
+    describe(db, anna_id, "Klushuizen", due + timedelta(days=1))
+    fake_slack.fail("conversations.info", 200, body={"ok": False, "error": "missing_scope"})
+    Digests(db).run(due + timedelta(days=7))
+    deliver(sender, due + timedelta(days=7))
+    paused = subscription(db, "C_WIJK")
+    assert (paused.status, paused.paused_reason) == ("paused", "slack: missing_scope")
+
+
+def test_a_change_stamped_just_before_the_digest_waits_for_the_next_one(db, slack, fake_slack):
+    """A change is stamped before its transaction commits; the digest leaves the last minute for
+    the next one rather than risk never showing a change that committed just after it looked."""
+    anna = slack.user("U1")
+    anna.command("kanaal abonneer", channel="C_WIJK")
+    anna_id = person(db, "U1")
+    sub = subscription(db, "C_WIJK")
+    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
+    sender = sender_for(db, fake_slack)
+    deliver(sender, since)
+    describe(db, anna_id, "Vroeg plan", since + timedelta(minutes=1))
+    describe(db, anna_id, "Laat plan", due - timedelta(seconds=20))
+    before = fake_slack.last_seq
+    Digests(db).run(due)
+    deliver(sender, due)
+    Digests(db).run(due + timedelta(days=7))
+    deliver(sender, due + timedelta(days=7))
+    first, second = (texts(post) for post in channel_posts(fake_slack, "C_WIJK", before))
+    assert "Vroeg plan" in first and "Laat plan" not in first
+    assert "Laat plan" in second and "Vroeg plan" not in second
+
+
+def test_people_subscribing_one_channel_at_once_get_one_subscription(db, slack, fake_slack):
+    people = [slack.user(f"U{n}") for n in range(6)]
+    for user in people:
+        user.command("organisatie")  # known before the race
+    start = threading.Barrier(len(people))
+    answers: list[str] = []
+
+    def subscribe(user):
+        start.wait()
+        answers.append(user.command("kanaal abonneer", channel="C_DRUK").text)
+
+    threads = [threading.Thread(target=subscribe, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == len(people) and all("krijgt nu de digest" in answer for answer in answers)
+    assert subscription(db, "C_DRUK").status == "active"
+
+
 def test_channel_commands_answer_every_kind_of_input(db, slack, fake_slack):
     anna = slack.user("U1")
 

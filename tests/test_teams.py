@@ -403,12 +403,46 @@ def test_someone_met_only_in_a_team_gets_a_personal_chat_opened_for_a_reminder(d
         assert s.exec(select(TeamsConversation).where(TeamsConversation.person_id == anna_id)).one().kind == "personal"
 
 
-def test_a_shared_channel_gets_no_digest(db, teams):
+def test_a_shared_channel_or_a_group_chat_gets_no_digest(db, teams):
     anna = teams.user()
     channel = "19:gedeeld@thread.tacv2"
-    data = {"tenant": {"id": TENANT}, "channel": {"id": channel, "name": "Met partners", "membershipType": "shared"}}
-    before = teams.connector.last_seq
-    teams.sender.post(anna.activity(conversation=channel, kind="channel", text="kanaal abonneer", channelData=data))
-    assert "andere organisaties" in texts([c.body for c in teams.connector.activities_sent(after=before)])
+    data = {"tenant": {"id": TENANT}, "channel": {"id": channel, "name": "Met partners", "type": "shared"}}
+    places = [
+        (channel, "channel", data),  # how the Bot Framework says it
+        (channel, "channel", {**data, "channel": {"id": channel, "membershipType": "shared"}}),  # how Graph says it
+        ("19:groep@thread.v2", "groupChat", {"tenant": {"id": TENANT}}),
+        ("a:onbekend", "meeting", {"tenant": {"id": TENANT}}),  # a kind we do not know: never a personal chat
+    ]
+    for conversation, kind, channel_data in places:
+        before = teams.connector.last_seq
+        mention = anna.activity(conversation=conversation, kind=kind, text="kanaal abonneer", channelData=channel_data)
+        teams.sender.post(mention)
+        (answer,) = teams.connector.activities_sent(after=before)
+        assert answer.conversation_id == conversation and "andere organisaties" in texts([answer.body])
     with db.transaction() as s:
         assert s.exec(select(Subscription)).all() == []
+
+
+def test_a_channel_listing_shows_only_that_channel_since_everyone_reads_it(db, teams):
+    anna = teams.user()
+    data = {"tenant": {"id": TENANT}, "team": {"id": "19:t"}}
+
+    def say(channel: str, name: str, text: str) -> str:
+        before = teams.connector.last_seq
+        data["channel"] = {"id": channel, "name": name}
+        teams.sender.post(anna.activity(conversation=channel, kind="channel", text=text, channelData=data))
+        return texts([c.body for c in teams.connector.activities_sent(after=before)])
+
+    assert "krijgt nu de digest" in say("19:geheim@thread.tacv2", "Directie vertrouwelijk", "kanaal abonneer")
+    assert "geen digest" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal lijst")
+    assert "krijgt nu de digest" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal abonneer dagelijks")
+    shown = say("19:wijk@thread.tacv2", "Wijkteam", "kanaal lijst")
+    assert "#Wijkteam: dagelijks" in shown and "Directie" not in shown
+
+
+def test_activities_of_two_conversations_with_the_same_id_are_both_answered(db, teams):
+    """A Teams activity id is unique within its conversation only (it is often a timestamp)."""
+    anna, bram = teams.user(), teams.user("29:bram", "Bram")
+    for person in (anna, bram):
+        assert "Nieuwe beschrijving" in texts(person.send({**person.activity(text="hallo"), "id": "1700000000000"}))
+    assert bram.send({**bram.activity(text="hallo"), "id": "1700000000000"}) == []  # Bram's again: once

@@ -131,7 +131,7 @@ def test_keys_are_refreshed_on_schedule_and_kept_when_that_fails(idp, http, capl
 
 def test_the_service_url_must_match_the_activity(idp, auth):
     token = "Bearer " + idp.token(APP_ID, SERVICE)
-    for other in ("https://evil.example/", "https://SMBA.trafficmanager.net/emea/", None, ""):
+    for other in ("https://evil.example/", "https://SMBA.trafficmanager.net/emea/", None, "", ["x"], 42):
         error = refused(auth, token, other)
         assert (error.status, error.reason) == (403, "serviceUrl mismatch")
     error = refused(auth, "Bearer " + idp.token(APP_ID, None))

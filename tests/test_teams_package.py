@@ -80,7 +80,7 @@ def test_the_package_holds_a_valid_manifest_and_two_icons(tmp_path):
 
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID
-    assert bot["scopes"] == ["personal", "team", "groupChat"]
+    assert bot["scopes"] == ["personal", "team"]
     assert bot["supportsFiles"] is False and bot["isNotificationOnly"] is False
     lists = {tuple(entry["scopes"]): entry["commands"] for entry in bot["commandLists"]}
     assert len(bot["commandLists"]) <= 3
@@ -88,7 +88,7 @@ def test_the_package_holds_a_valid_manifest_and_two_icons(tmp_path):
         "nieuw", "verder", "mijn", "formulier", "zoek", "meting", "voortgang", "indicatoren", "help",
     ]  # fmt: skip
     assert [c["title"] for c in lists[("team",)]] == [
-        "kanaal abonneer", "kanaal opzeggen", "kanaal lijst", "zoek", "help",
+        "kanaal abonneer", "kanaal opzeggen", "kanaal lijst", "help",
     ]  # fmt: skip
     for commands in lists.values():
         assert len(commands) <= 10

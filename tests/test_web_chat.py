@@ -229,6 +229,8 @@ def test_odd_ids_and_characters_on_the_web(db, make_server):
         assert browser.post("/say", data={"text": "nieuw"}, follow_redirects=False).status_code == 303
         assert browser.post("/say", data={"text": "Titel\x00met nul"}, follow_redirects=False).status_code == 303
         assert browser.post("/say", data={"action": "cmd:open:²"}, follow_redirects=False).status_code == 303
+        huge = "/beschrijvingen/" + "9" * 30 + "/reactie"
+        assert browser.post(huge, data={"step": "1", "text": "Mooi"}, follow_redirects=False).status_code == 404
     with db.transaction() as s:
         assert s.exec(select(Intervention)).one().title == "Titelmet nul"
         assert s.exec(select(Person)).one().display_name == "Nulteken"

@@ -84,14 +84,15 @@ class SlackTransport:
         return Sent(first_ts)
 
     def check_channel(self, channel: str) -> Result | None:
-        """None when only the subscriber's workspace reads the channel. Whatever keeps us from
-        knowing (a missing scope, say) pauses the subscription: the subscriber hears why."""
+        """None when only the subscriber's workspace reads the channel. A channel that is gone, or
+        an app installed without the scope to ask, pauses the subscription and the subscriber
+        hears why; a fault of the whole workspace (a revoked token) fails only this message."""
         try:
             response = self.read("conversations.info", {"channel": channel})
         except httpx.HTTPError as e:
             return Retry(None, f"http: {e.__class__.__name__}")
         outcome = answer(response)
-        if isinstance(outcome, Failed):
+        if isinstance(outcome, Failed) and outcome.error == "missing_scope":
             return Failed(outcome.error, unreachable=True)
         if outcome is not None:
             return outcome

@@ -9,6 +9,7 @@ recorded in the turn's own transaction and so handled once.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import re
@@ -27,8 +28,9 @@ from handlers.teams.conversations import Place, part, remember
 
 log = logging.getLogger("wwidw.teams")
 TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")  # markup, not "<5" typed in a sentence
-MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+MENTION = re.compile(r"<at>[^<]{0,500}</at>", re.IGNORECASE)
 CHANNEL_WORDS = {"kanaal", "channel"}
+MAX_TEXT = 30_000  # Teams' own message limit is about 28 KB
 
 
 def record_id(value) -> int | None:
@@ -49,9 +51,17 @@ def known_zone(name) -> str | None:
     return name
 
 
+def is_shared(activity: dict, place: Place) -> bool:
+    """Whether people of other organisations may read where this was said: a shared channel
+    (`channelData.channel.type`; Graph calls it `membershipType`) or a group chat."""
+    channel = part(part(activity, "channelData"), "channel")
+    kinds = {str(channel.get(key) or "").casefold() for key in ("type", "membershipType")}
+    return place.kind != "channel" or "shared" in kinds
+
+
 def plain_text(text: str) -> str:
     """What someone typed: mentions of the bot and HTML formatting removed."""
-    return html.unescape(TAG.sub("", MENTION.sub("", text or ""))).strip()
+    return html.unescape(TAG.sub("", MENTION.sub("", (text or "")[:MAX_TEXT]))).strip()
 
 
 class TeamsBot:
@@ -257,9 +267,15 @@ class TeamsBot:
         text = plain_text(activity.get("text") if isinstance(activity.get("text"), str) else "")
         head, _, rest = text.partition(" ")
         locale = self.wizard.locale_of(person_id)
-        shared = part(part(activity, "channelData"), "channel").get("membershipType") == "shared"
         if head.casefold() in CHANNEL_WORDS:
-            where = Where("teams", place.tenant_id, place.conversation_id, place.name, shared=shared)
+            where = Where(
+                "teams",
+                place.tenant_id,
+                place.conversation_id,
+                place.name,
+                shared=is_shared(activity, place),
+                seen_by_all=True,
+            )
             answer = self.wizard.channel(person_id, where, rest)
         elif head.casefold() in ("organisatie", "organisation"):
             # Naming a tenant's organisation is for the operator (`wwidw organisation rename`).
@@ -297,4 +313,8 @@ class TeamsBot:
 
     @staticmethod
     def event_id(activity: dict) -> str | None:
-        return f"teams:{activity['id']}"[:128] if isinstance(activity.get("id"), str) and activity["id"] else None
+        """An activity id is unique only within its conversation (it is often a timestamp)."""
+        activity_id, conversation = activity.get("id"), part(activity, "conversation").get("id")
+        if not (isinstance(activity_id, str) and activity_id and isinstance(conversation, str)):
+            return None
+        return "teams:" + hashlib.sha256(f"{conversation}\n{activity_id}".encode()).hexdigest()

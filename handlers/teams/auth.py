@@ -134,7 +134,11 @@ class BotFrameworkAuth:
         # The token is bound to one channel endpoint; replies go to the activity's serviceUrl, so
         # a real token must not carry an activity that points somewhere else.
         claim = claims.get("serviceurl")
-        if not isinstance(claim, str) or not service_url or claim.rstrip("/") != service_url.rstrip("/"):
+        if (
+            not isinstance(claim, str)
+            or not isinstance(service_url, str)
+            or claim.rstrip("/") != service_url.rstrip("/")
+        ):
             raise AuthError(403, "serviceUrl mismatch")
         return claims
 

@@ -40,7 +40,8 @@ class Place:
             tenant_id=tenant[:64],
             conversation_id=conversation_id.split(";messageid=")[0][:400],
             service_url=service_url[:500],
-            kind=kind if kind in ("personal", "channel", "groupChat") else "personal",
+            # A kind we do not know is treated as a group: never as a personal chat.
+            kind=kind if kind in ("personal", "channel", "groupChat") else "groupChat",
             name=name[:200] if isinstance(name, str) else None,
         )
 

@@ -66,6 +66,9 @@ class TeamsTransport:
         for content in cards.messages(replies, message.body.get("locale", "nl")):
             self.wait_turn(message.workspace)
             activity = {"type": "message", "attachments": [cards.attachment(content)]}
+            if first_id and message.subscription_id and not message.thread_ref:
+                # A digest page too big for one card: the rest goes under its first card, not beside it.
+                conversation_id = f"{target[1]};messageid={first_id}"
             try:
                 response = self.connector.post(service_url, self.connector.activities_path(conversation_id), activity)
             except ConnectorError as e:  # no token from Microsoft's login service (yet)

@@ -90,8 +90,7 @@ TEAM_COMMANDS = [
         "Abonneer dit kanaal op een overzicht van nieuwe beschrijvingen, bijvoorbeeld: kanaal abonneer wekelijks.",
     ),
     ("kanaal opzeggen", "Stop het overzicht in dit kanaal."),
-    ("kanaal lijst", "Toon de kanalen van je organisatie die een overzicht krijgen."),
-    ("zoek", "Zoek in de kennisbank van beschrijvingen, bijvoorbeeld: zoek eenzaamheid ouderen."),
+    ("kanaal lijst", "Toon of dit kanaal een overzicht krijgt, en welk."),
     ("help", "Uitleg over de bot en de commando's voor kanalen."),
 ]
 
@@ -152,7 +151,7 @@ def build_manifest(
         "bots": [
             {
                 "botId": app_id,
-                "scopes": ["personal", "team", "groupChat"],
+                "scopes": ["personal", "team"],  # not group chats: guests and other organisations read them
                 "supportsFiles": False,
                 "isNotificationOnly": False,
                 "commandLists": [

@@ -270,6 +270,9 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     error: str | None = Field(default=None, max_length=200)
     external_ref: str | None = Field(default=None, max_length=128)  # e.g. the Slack message ts
+    # A message that became several platform messages: how many arrived before a retry, so the
+    # retry sends only the rest (external_ref then holds the first one's reference).
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # A digest's continuation goes into the thread of its first message, this outbox row.
     thread_of: int | None = Field(default=None, foreign_key="outbox.id")
     subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)

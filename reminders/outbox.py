@@ -45,6 +45,8 @@ class Envelope:
     subscription_id: int | None = None  # a message to a subscribed channel (a digest)
     thread_of: int | None = None  # the outbox id of the message whose thread this continues
     thread_ref: str | None = None  # that message's platform reference, once it was delivered
+    parts_sent: int = 0  # platform messages of this one that arrived before an earlier attempt stopped
+    first_ref: str | None = None  # the reference of the first of those
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,15 @@ class Retry:
     after: float | None  # seconds; None: back off by the number of attempts
     error: str
     unsure: bool = False  # the platform may have received it: look before sending again
+    parts_sent: int = 0  # of a message sent as several: how many arrived before this attempt stopped
+    first_ref: str | None = None
+
+
+def resume(outcome: Result, parts_sent: int, first_ref: str | None) -> Result:
+    """A retry of a message sent as several platform messages keeps how far it got."""
+    if isinstance(outcome, Retry) and parts_sent:
+        return Retry(outcome.after, outcome.error, outcome.unsure, parts_sent, first_ref)
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,8 @@ class OutboxSender:
                 subscription_id=r["subscription_id"],
                 thread_of=r["thread_of"],
                 thread_ref=refs.get(r["thread_of"]),
+                parts_sent=r["parts_sent"],
+                first_ref=r["external_ref"],
             )
             for r in rows
         ]
@@ -234,6 +247,8 @@ class OutboxSender:
                         self.on_unreachable(s, message, f"{message.platform}: {result.error}", now)
                     continue
                 wait = timedelta(seconds=result.after if result.after is not None else backoff(tries))
+                if result.parts_sent > message.parts_sent:
+                    row = row.values(parts_sent=result.parts_sent, external_ref=result.first_ref)
                 if result.unsure:
                     conn.execute(row.values(lease_until=now + wait, error=result.error[:200]))
                 else:

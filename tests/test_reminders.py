@@ -136,6 +136,37 @@ def test_one_message_per_second_per_channel(db, fake_slack, world):
     assert len(fake_slack.posts()) == 2
 
 
+def test_a_message_of_several_slack_messages_sends_each_once_around_a_429(db, fake_slack, world):
+    """A retry goes on from the part that did not arrive; a sender that died after all parts
+    arrived is not repeated either."""
+    from bot.replies import Reply
+    from models import Person
+    from reminders.engine import enqueue
+
+    anna = slack_person(db, "U1")
+    due = datetime(2027, 1, 29, 9, 0, tzinfo=AMS)
+    lines = [Reply(title=f"Regel {n}", text="x" * 200) for n in range(80)]
+    with db.transaction() as s:
+        enqueue(s, s.get(Person, anna), "lang", lines, "nl", due)
+
+    def busy_after_the_first(call):
+        if call.method == "chat.postMessage" and len(fake_slack.posts()) == 1:
+            fake_slack.fail("chat.postMessage", 429, headers={"Retry-After": "5"})
+
+    fake_slack.listener = busy_after_the_first
+    run(world, due)
+    with db.transaction() as s:
+        assert s.exec(select(OutboxMessage.parts_sent, OutboxMessage.status)).one() == (1, "pending")
+    run(world, due + timedelta(seconds=5))
+    posts = fake_slack.posts()
+    assert len(posts) >= 2 and [p.args["metadata"]["event_payload"]["part"] for p in posts] == list(range(len(posts)))
+    shown = " ".join(str(p.args["blocks"]) for p in posts)
+    assert all(shown.count(f"Regel {n}*") == 1 for n in range(80))
+    with db.transaction() as s:
+        msg = s.exec(select(OutboxMessage)).one()
+        assert (msg.status, msg.external_ref) == ("sent", posts[0].result["ts"])
+
+
 def test_a_sender_that_died_mid_send_is_not_repeated(db, fake_slack, world):
     """The message reached Slack but the sender died before recording it: after its lease the
     next sender finds it in the DM's history (by its metadata) instead of sending it again."""

@@ -205,6 +205,40 @@ def test_a_429_is_answered_once_later(db, teams):
     assert len(teams.connector.activities_sent(after=before)) == 1
 
 
+def test_a_digest_page_of_several_cards_stays_in_one_thread_and_a_429_repeats_nothing(db, teams):
+    from bot.replies import Choice, Reply
+    from reminders.digests import channel_message
+
+    anna = teams.user()
+    channel = "19:wijkteam@thread.tacv2"
+    data = {"tenant": {"id": TENANT}, "channel": {"id": channel, "name": "Wijkteam"}, "team": {"id": "19:t"}}
+    teams.sender.post(anna.activity(conversation=channel, kind="channel", text="kanaal abonneer", channelData=data))
+    page = [Reply(kind="digest", title="Digest", text="Nieuw en bijgewerkt")] + [
+        Reply(kind="digest_item", title=f"Project {n}", text="x" * 900, actions=[Choice("Lees", f"read:{n}")])
+        for n in range(60)
+    ]
+    with db.transaction() as s:
+        sub = s.exec(select(Subscription)).one()
+        s.add(channel_message(sub, "groot", page, DUE))
+    sender = teams_sender(db, teams)
+    sender.drain(DUE)  # the confirmation of the subscription
+    before = teams.connector.last_seq
+
+    def busy_after_the_first_card(call):
+        if call.kind == "send" and call.seq == before + 1:
+            teams.connector.fail("send", 429, headers={"Retry-After": "3"})
+
+    teams.connector.listener = busy_after_the_first_card
+    sender.drain(DUE + timedelta(seconds=2))
+    assert len(teams.connector.activities_sent(after=before)) == 1
+    sender.drain(DUE + timedelta(seconds=6))
+    first, *rest = teams.connector.activities_sent(after=before)
+    assert first.conversation_id == channel and len(rest) >= 2
+    assert all(c.conversation_id == f"{channel};messageid={first.activity_id}" for c in rest)
+    shown = texts([c.body for c in [first, *rest]])
+    assert all(shown.count(f"**Project {n}**") == 1 for n in range(60))
+
+
 def test_a_channel_subscribes_and_gets_its_digest(db, teams):
     anna = teams.user()
     channel = "19:wijkteam@thread.tacv2"

@@ -15,7 +15,7 @@ import httpx
 
 from bot.replies import reply_from_dict
 from handlers.slack import blocks
-from reminders.outbox import CHANNEL_SHARED, Envelope, Failed, Result, Retry, Sent
+from reminders.outbox import CHANNEL_SHARED, Envelope, Failed, Result, Retry, Sent, resume
 
 METADATA_TYPE = "wwidw_outbox"
 TIMEOUT = {"timeout": httpx.Timeout(10.0, connect=5.0).as_dict()}
@@ -58,28 +58,28 @@ class SlackTransport:
             refused = self.check_channel(message.channel)
             if refused is not None:
                 return refused
-        replies = [reply_from_dict(r) for r in message.body.get("replies", [])]
-        locale = message.body.get("locale", "nl")
-        first_ts = None
-        for text, message_blocks in blocks.messages(replies, locale):
+        first_ts = message.first_ref
+        for n, (text, message_blocks) in enumerate(parts(message)):
+            if n < message.parts_sent:
+                continue  # arrived before an earlier attempt stopped
             payload = {
                 "channel": message.channel,
                 "text": text,
                 "blocks": message_blocks,
-                "metadata": {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": message.id}},
+                "metadata": {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": message.id, "part": n}},
             }
             if message.thread_ref:
                 payload["thread_ts"] = message.thread_ref  # a digest's continuation, in its thread
             try:
                 response = self.call("chat.postMessage", payload)
             except httpx.ConnectError as e:
-                return Retry(None, f"connect: {e.__class__.__name__}")
+                return resume(Retry(None, f"connect: {e.__class__.__name__}"), n, first_ts)
             except httpx.HTTPError as e:
                 # The request may have reached Slack before the connection broke.
-                return Retry(None, f"http: {e.__class__.__name__}", unsure=True)
+                return resume(Retry(None, f"http: {e.__class__.__name__}", unsure=True), n, first_ts)
             outcome = answer(response)
             if outcome is not None:
-                return outcome
+                return resume(outcome, n, first_ts)
             first_ts = first_ts or response.json().get("ts")
         return Sent(first_ts)
 
@@ -116,14 +116,23 @@ class SlackTransport:
             history = self.read("conversations.history", query).json()
         if not history.get("ok"):
             raise LookupError(history.get("error") or "conversations.history failed")
+        found = {}  # part number -> ts
         for item in history.get("messages") or []:
             metadata = item.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_TYPE
-                and (metadata.get("event_payload") or {}).get("outbox_id") == message.id
-            ):
-                return item.get("ts")
-        return None
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == message.id:
+                found[payload.get("part", 0)] = item.get("ts")
+        # Parts go out in order: the last one there means all are. With only some there, the rest
+        # is sent again from the last recorded progress (a repeat rather than a loss).
+        if len(parts(message)) - 1 not in found:
+            return None
+        return found.get(0) or found[len(parts(message)) - 1]
+
+
+def parts(message: Envelope) -> list[tuple[str, list[dict]]]:
+    """The Slack messages an outbox message becomes: (fallback text, blocks) each."""
+    replies = [reply_from_dict(r) for r in message.body.get("replies", [])]
+    return blocks.messages(replies, message.body.get("locale", "nl"))
 
 
 def shared_with_others(channel: dict) -> bool:

@@ -19,7 +19,7 @@ from handlers.teams import cards
 from handlers.teams.connector import Connector, ConnectorError, error_code, retry_after
 from handlers.teams.conversations import Place, any_in_tenant, find, personal, remember
 from models.db import Database
-from reminders.outbox import Envelope, Failed, Result, Retry, Sent
+from reminders.outbox import Envelope, Failed, Result, Retry, Sent, resume
 
 PER_TENANT = 30  # messages per second per tenant, under Teams' 30–50 per app per tenant
 # The person blocked the bot or left; the bot was removed from the team; the conversation is gone.
@@ -62,8 +62,10 @@ class TeamsTransport:
         if message.thread_ref:  # a digest's continuation: a reply under its first message
             conversation_id = f"{conversation_id};messageid={message.thread_ref}"
         replies = [reply_from_dict(r) for r in message.body.get("replies", [])]
-        first_id = None
-        for content in cards.messages(replies, message.body.get("locale", "nl")):
+        first_id = message.first_ref
+        for n, content in enumerate(cards.messages(replies, message.body.get("locale", "nl"))):
+            if n < message.parts_sent:
+                continue  # arrived before an earlier attempt stopped
             self.wait_turn(message.workspace)
             activity = {"type": "message", "attachments": [cards.attachment(content)]}
             if first_id and message.subscription_id and not message.thread_ref:
@@ -72,14 +74,14 @@ class TeamsTransport:
             try:
                 response = self.connector.post(service_url, self.connector.activities_path(conversation_id), activity)
             except ConnectorError as e:  # no token from Microsoft's login service (yet)
-                return Retry(e.retry_after, f"token: {e.code or e.status}")
+                return resume(Retry(e.retry_after, f"token: {e.code or e.status}"), n, first_id)
             except httpx.ConnectError as e:
-                return Retry(None, f"connect: {e.__class__.__name__}")
+                return resume(Retry(None, f"connect: {e.__class__.__name__}"), n, first_id)
             except httpx.HTTPError as e:
-                return Retry(None, f"http: {e.__class__.__name__}", unsure=True)
+                return resume(Retry(None, f"http: {e.__class__.__name__}", unsure=True), n, first_id)
             outcome = answer(response)
             if outcome is not None:
-                return outcome
+                return resume(outcome, n, first_id)
             first_id = first_id or sent_id(response)
         return Sent(first_id)
 

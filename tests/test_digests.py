@@ -82,6 +82,17 @@ def sender_for(db, fake_slack) -> OutboxSender:
     )
 
 
+def subscribed(db, slack, fake_slack, channel: str):
+    """Anna (U1) subscribes `channel` and its confirmation is delivered: her person id, the
+    subscription, when it started and is due, and the sender."""
+    slack.user("U1").command("kanaal abonneer", channel=channel)
+    sub = subscription(db, channel)
+    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
+    sender = sender_for(db, fake_slack)
+    deliver(sender, since)
+    return person(db, "U1"), sub, since, due, sender
+
+
 def deliver(sender: OutboxSender, now: datetime, seconds: int = 120) -> None:
     """Let the sender work for `seconds` of injected time (one message per channel per second)."""
     for step in range(0, seconds, 2):
@@ -273,12 +284,7 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
     with db.transaction() as s:
         assert s.exec(select(Subscription)).all() == []
 
-    anna.command("kanaal abonneer", channel="C_WIJK")
-    anna_id = person(db, "U1")
-    sub = subscription(db, "C_WIJK")
-    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
-    sender = sender_for(db, fake_slack)
-    deliver(sender, since)
+    anna_id, sub, since, due, sender = subscribed(db, slack, fake_slack, "C_WIJK")
     describe(db, anna_id, "Intern plan", since + timedelta(minutes=1), visibility="organisation")
     fake_slack.shared.add("C_WIJK")  # the channel is shared with a partner's workspace
     before = fake_slack.last_seq
@@ -298,13 +304,7 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
 def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missing_scope_pauses_it(
     db, slack, fake_slack
 ):
-    anna = slack.user("U1")
-    anna.command("kanaal abonneer", channel="C_WIJK")
-    anna_id = person(db, "U1")
-    sub = subscription(db, "C_WIJK")
-    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
-    sender = sender_for(db, fake_slack)
-    deliver(sender, since)
+    anna_id, sub, since, due, sender = subscribed(db, slack, fake_slack, "C_WIJK")
     describe(db, anna_id, "Buurtmoestuin", since + timedelta(minutes=1))
     fake_slack.fail("conversations.info", 200, body={"ok": False, "error": "token_revoked"})
     Digests(db).run(due)
@@ -325,13 +325,7 @@ def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missi
 def test_a_change_stamped_just_before_the_digest_waits_for_the_next_one(db, slack, fake_slack):
     """A change is stamped before its transaction commits; the digest leaves the last minute for
     the next one rather than risk never showing a change that committed just after it looked."""
-    anna = slack.user("U1")
-    anna.command("kanaal abonneer", channel="C_WIJK")
-    anna_id = person(db, "U1")
-    sub = subscription(db, "C_WIJK")
-    since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
-    sender = sender_for(db, fake_slack)
-    deliver(sender, since)
+    anna_id, sub, since, due, sender = subscribed(db, slack, fake_slack, "C_WIJK")
     describe(db, anna_id, "Vroeg plan", since + timedelta(minutes=1))
     describe(db, anna_id, "Laat plan", due - timedelta(seconds=20))
     before = fake_slack.last_seq

@@ -33,6 +33,19 @@ ISSUER = "https://api.botframework.com"
 METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 
 
+# What a token's fault is called in the log, most specific first; the answer is 401, or 403 for a
+# token meant for another app.
+TOKEN_FAULTS = [
+    (jwt.ExpiredSignatureError, 401, "token expired"),
+    (jwt.ImmatureSignatureError, 401, "token not yet valid"),
+    (jwt.InvalidAudienceError, 403, "wrong audience"),
+    (jwt.InvalidIssuerError, 401, "wrong issuer"),
+    (jwt.MissingRequiredClaimError, 401, "missing claim"),
+    (jwt.InvalidSignatureError, 401, "bad signature"),
+    (jwt.PyJWTError, 401, "invalid token"),
+]
+
+
 class AuthError(Exception):
     """A refused request: `status` is the HTTP status to answer, `reason` a short phrase safe to log."""
 
@@ -117,20 +130,9 @@ class BotFrameworkAuth:
                 leeway=self.leeway,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise AuthError(401, "token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise AuthError(401, "token not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise AuthError(403, "wrong audience") from None
-        except jwt.InvalidIssuerError:
-            raise AuthError(401, "wrong issuer") from None
-        except jwt.MissingRequiredClaimError:
-            raise AuthError(401, "missing claim") from None
-        except jwt.InvalidSignatureError:
-            raise AuthError(401, "bad signature") from None
-        except jwt.PyJWTError:
-            raise AuthError(401, "invalid token") from None
+        except jwt.PyJWTError as e:
+            status, reason = next((s, r) for kind, s, r in TOKEN_FAULTS if isinstance(e, kind))
+            raise AuthError(status, reason) from None
         # The token is bound to one channel endpoint; replies go to the activity's serviceUrl, so
         # a real token must not carry an activity that points somewhere else.
         claim = claims.get("serviceurl")

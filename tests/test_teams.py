@@ -455,6 +455,15 @@ def test_a_shared_channel_or_a_group_chat_gets_no_digest(db, teams):
         assert answer.conversation_id == conversation and "andere organisaties" in texts([answer.body])
     with db.transaction() as s:
         assert s.exec(select(Subscription)).all() == []
+    # Nor does a description open in a dialog there: who clicks may be of another organisation.
+    anna_id = ensure_person(db, "teams", TENANT, anna.user, "Anna")
+    iv_id, _ = published(db, anna_id, [], title="Intern plan")
+    invoke = anna.activity(
+        conversation=channel, kind="channel", type="invoke", name="task/fetch", channelData=data,
+        value={"data": {"wwidw": f"read:{iv_id}"}},
+    )  # fmt: skip
+    task = teams.sender.post(invoke).json()["task"]
+    assert task["type"] == "message" and "andere organisaties" in task["value"]
 
 
 def test_a_channel_listing_shows_only_that_channel_since_everyone_reads_it(db, teams):

@@ -83,6 +83,10 @@ class TeamsBot:
         if kind in ("conversationUpdate", "installationUpdate"):
             return self.installed(activity, place, sender)
         if kind == "invoke":
+            if place.kind != "personal" and is_shared(activity, place):
+                # Whoever clicks in a shared channel may belong to another organisation than the
+                # tenant the channel says: no description opens there.
+                return {"task": {"type": "message", "value": t(self.default_locale, "channel.shared")}}
             return self.dialog(activity, place, self.person(place, sender))
         if kind != "message":
             return None

@@ -15,6 +15,8 @@ from bot.i18n import t
 from bot.values import clean
 from models import Organisation, Person
 
+RENAMING = 0x77776964  # the PostgreSQL advisory lock that renames take turns on
+
 
 def show(org: Organisation, locale: str) -> str:
     return t(locale, "organisation.show", name=org.name, network=t(locale, f"organisation.partner_{org.is_partner}"))
@@ -38,6 +40,10 @@ def rename(session: Session, org: Organisation, name: str) -> str | None:
     name = " ".join(name.split())
     if not 2 <= len(name) <= 200:
         return "organisation.bad_name"
+    if session.get_bind().dialect.name == "postgresql":
+        # Renames wait for each other, so two at once cannot both take a free name. (SQLite
+        # transactions already run one at a time.)
+        session.exec(select(func.pg_advisory_xact_lock(RENAMING)))
     taken = session.exec(
         select(Organisation.id).where(func.lower(Organisation.name) == name.lower(), Organisation.id != org.id)
     ).first()

@@ -4,6 +4,7 @@ exactly once across replicas, and channels that are gone."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
@@ -393,6 +394,30 @@ def test_only_a_workspace_admin_names_the_organisation(db, slack, fake_slack):
     fake_slack.admins.add("U5")
     assert "al een organisatie" in other.command("organisatie woonstad rotterdam").text
     assert "2 tot 200 tekens" in other.command("organisatie " + "x" * 300).text
+
+
+def test_two_renames_to_one_free_name_at_once_give_it_to_one(db):
+    from bot.organisations import rename
+
+    first, second = ensure_person(db, "slack", "TA", "UA", "Ann"), ensure_person(db, "slack", "TB", "UB", "Bob")
+    renamed, answers = threading.Event(), {}
+
+    def take(person_id: int, name: str, hold: bool) -> None:
+        with db.transaction() as s:
+            answers[person_id] = rename(s, s.get(Organisation, s.get(Person, person_id).organisation_id), name)
+            renamed.set()
+            if hold:
+                time.sleep(0.5)  # still uncommitted while the other rename reads
+
+    holder = threading.Thread(target=take, args=(first, "Woonstad Rotterdam", True))
+    holder.start()
+    renamed.wait(5)
+    take(second, "woonstad  rotterdam", False)
+    holder.join()
+    assert answers == {first: None, second: "organisation.taken"}
+    with db.transaction() as s:
+        names = s.exec(select(Organisation.name).where(Organisation.slack_team_id.in_(["TA", "TB"]))).all()
+    assert sorted(names) == ["Slack TB", "Woonstad Rotterdam"]
 
 
 def test_digest_moments_follow_the_local_clock():

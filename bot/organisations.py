@@ -53,6 +53,18 @@ def rename(session: Session, org: Organisation, name: str) -> str | None:
     return None
 
 
+def adopt_workspace_name(session: Session, platform: str, workspace: str, name: str) -> None:
+    """A workspace's organisation still under its placeholder name ("Slack T0123") takes the name
+    the workspace has (Slack's team name), unless another organisation has it. An administrator
+    can give it another name at any time."""
+    from bot.people import WORKSPACE_COLUMN, default_name
+
+    column = getattr(Organisation, WORKSPACE_COLUMN[platform])
+    org = session.exec(select(Organisation).where(column == workspace)).first()
+    if org is not None and org.name == default_name(platform, workspace):
+        rename(session, org, clean(name or ""))  # a name that is taken or unfit leaves the placeholder
+
+
 def find(session: Session, name_or_id: str) -> Organisation | None:
     text = (name_or_id or "").strip()
     if text.isdigit():

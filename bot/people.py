@@ -24,12 +24,16 @@ WORKSPACE_COLUMN = {"slack": "slack_team_id", "teams": "teams_tenant_id"}
 LOCAL = (Organisation.slack_team_id.is_(None), Organisation.teams_tenant_id.is_(None))
 
 
+def default_name(platform: str, workspace: str) -> str:
+    return f"{platform.capitalize()} {workspace}"[:200]
+
+
 def workspace_organisation(session: Session, platform: str, workspace: str) -> Organisation:
     column = WORKSPACE_COLUMN[platform]
     org = session.exec(select(Organisation).where(getattr(Organisation, column) == workspace)).first()
     if org is None:
         # Named after the workspace until an administrator names it (`organisatie <naam>`).
-        org = Organisation(name=f"{platform.capitalize()} {workspace}"[:200], **{column: workspace})
+        org = Organisation(name=default_name(platform, workspace), **{column: workspace})
         session.add(org)
         session.flush()
     return org

@@ -25,7 +25,7 @@ from bot.library import Library, description_reply
 from bot.measuring import ACTIONS as MEASURING_ACTIONS
 from bot.measuring import Measuring
 from bot.monitor import as_utc, reschedule
-from bot.organisations import name_command
+from bot.organisations import adopt_workspace_name, name_command
 from bot.replies import Choice, Reply, Turn
 from bot.subscriptions import Where, channel_command
 from bot.values import Invalid, is_number, match_option, parse, parse_yes_no
@@ -146,6 +146,11 @@ class Wizard:
                 if attempt:
                     raise
         raise AssertionError("unreachable")
+
+    def workspace_name(self, platform: str, workspace: str, name: str) -> None:
+        """What the platform calls a workspace, for an organisation nobody has named yet."""
+        with self.db.transaction() as session:
+            adopt_workspace_name(session, platform, workspace, name)
 
     def organisation(self, person_id: int, text: str, is_admin: bool) -> str:
         """`organisatie [naam]`: show the person's organisation, or name it (administrators)."""

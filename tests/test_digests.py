@@ -386,12 +386,15 @@ def test_channel_commands_answer_every_kind_of_input(db, slack, fake_slack):
 def test_only_a_workspace_admin_names_the_organisation(db, slack, fake_slack):
     anna, bram = slack.user("U1"), slack.user("U2")
     fake_slack.admins.add("U2")
-    assert "Slack T1" in anna.command("organisatie").text
+    # Until an administrator names it, the organisation goes by the workspace's own name.
+    assert "organisatie: Test Woonstad (" in anna.command("organisatie").text
     assert "Alleen een beheerder" in anna.command("organisatie Woonstad Rotterdam").text
     assert "hoort nu bij organisatie Woonstad Rotterdam" in bram.command("organisatie  Woonstad   Rotterdam").text
     assert "Woonstad Rotterdam (geen partner" in anna.command("organisatie").text
+    assert "Woonstad Rotterdam (" in slack.user("U3").command("organisatie").text  # the name given stays
     other = slack.user("U5", team="T2")
     fake_slack.admins.add("U5")
+    assert "organisatie: Slack T2 (" in other.command("organisatie").text  # a workspace Slack did not name to us
     assert "al een organisatie" in other.command("organisatie woonstad rotterdam").text
     assert "2 tot 200 tekens" in other.command("organisatie " + "x" * 300).text
 

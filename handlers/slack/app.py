@@ -107,6 +107,7 @@ def build_bolt_app(core) -> App:
 
     # (team, user) -> (person id, when their Slack profile was last read); identities never change owner
     known: dict[tuple[str, str], tuple[int, float]] = {}
+    teams: dict[str, str] = {}  # the installed workspace: its id -> its name
 
     def person_for(client: WebClient, team_id: str, user_id: str) -> int:
         cached = known.get((team_id, user_id))
@@ -118,10 +119,24 @@ def build_bolt_app(core) -> App:
         person_id = person.id if person else ensure_person(db, "slack", team_id, user_id, name or user_id)
         # A name or zone changed in Slack (or a colleague named in a mention talks to us at last).
         update_profile(db, person_id, name, tz, settings.wwidw_timezone)
+        if team_id in workspace_names(client):
+            wizard.workspace_name("slack", team_id, workspace_names(client)[team_id])
         if len(known) > 50_000:
             known.clear()
         known[(team_id, user_id)] = (person_id, time.monotonic())
         return person_id
+
+    def workspace_names(client: WebClient) -> dict[str, str]:
+        """The installed workspace's id and name (auth.test), asked once: until an administrator
+        names the organisation, it goes by the workspace's name rather than its id."""
+        if not teams:
+            try:
+                found = client.auth_test()
+                teams[str(found.get("team_id") or "")] = str(found.get("team") or "")
+            except Exception as e:
+                log.warning("auth.test failed: %s", describe(e))
+                return {}
+        return teams
 
     def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
         """The name and time zone Slack has for a user; (None, None) when it cannot say."""

@@ -120,7 +120,7 @@ class FakeSlack:
             return {
                 "ok": True,
                 "url": "https://test.slack.com/",
-                "team": "Test",
+                "team": "Test Woonstad",
                 "user": "wwidw",
                 "team_id": "T1",
                 "user_id": "UBOT",

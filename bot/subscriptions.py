@@ -208,7 +208,7 @@ def confirm_in_channel(session: Session, sub: Subscription, person: Person, loca
     from reminders.digests import channel_message
 
     text = t(locale, "channel.announce", name=person.display_name, what=describe(sub, locale))
-    key = f"subscribed:{sub.id}:{int(now.timestamp() * 1000)}"
+    key = f"subscribed:{sub.id}:{person.id}:{int(now.timestamp() * 1000)}"  # two people may subscribe at once
     session.add(channel_message(sub, key, [Reply(text=text)], now))
 
 

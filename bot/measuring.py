@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlmodel import select
 
 from bot.monitor import (
+    MAX_VALUE,
     Context,
     context,
     current_measurements,
@@ -91,6 +92,8 @@ class Measuring(TurnPart):
             try:
                 number = float(raw)
             except ValueError:
+                return self.gone()
+            if not abs(number) < MAX_VALUE:  # the button carried what was typed; a crafted one may not (nan, inf)
                 return self.gone()
             return self.store(reminder, number, note or None, confirmed=True)
         return self.gone()

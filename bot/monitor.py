@@ -295,13 +295,16 @@ def record(
     return row
 
 
+MAX_VALUE = 1e15  # larger is a typing slip; a float stays exact below it
+
+
 def parse_value(text: str, locale: str) -> tuple[float, str | None]:
     """ "42", "3,5 na de zomer", "€ 1.250 huur" → (value, note). Raises Invalid."""
     m = VALUE.fullmatch(text or "")
     if not m:
         raise Invalid("invalid.number")
     value = parse_number(m["value"], locale)
-    if abs(value) >= 1e15:
+    if not abs(value) < MAX_VALUE:
         raise Invalid("invalid.number")
     return value, (m["note"] or "").strip() or None
 

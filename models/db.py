@@ -63,6 +63,10 @@ def insert_missing(dialect: str, table: Table, key: str):
     return module.insert(table).on_conflict_do_nothing(index_elements=[key])
 
 
+def unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -81,6 +85,8 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+        # SQLite's own lower() folds only A-Z: "Ééndracht" must compare like Python and PostgreSQL do.
+        dbapi_conn.create_function("lower", 1, unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):

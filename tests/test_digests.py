@@ -302,7 +302,7 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
         assert (digest.status, digest.error) == ("failed", "channel_shared")
 
 
-def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missing_scope_pauses_it(
+def test_a_revoked_token_holds_the_digest_and_keeps_the_subscription_and_a_missing_scope_pauses_it(
     db, slack, fake_slack
 ):
     anna_id, sub, since, due, sender = subscribed(db, slack, fake_slack, "C_WIJK")
@@ -313,7 +313,9 @@ def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missi
     assert subscription(db, "C_WIJK").status == "active"  # a fault of the whole workspace, not of this channel
     with db.transaction() as s:
         digest = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.startswith("digest:"))).one()
-        assert (digest.status, digest.error) == ("failed", "token_revoked")
+        assert (digest.status, digest.error) == ("pending", "token_revoked")  # waits for a new token
+    deliver(sender, due + timedelta(minutes=11))
+    assert "Buurtmoestuin" in texts(channel_posts(fake_slack, "C_WIJK")[-1])
 
     describe(db, anna_id, "Klushuizen", due + timedelta(days=1))
     fake_slack.fail("conversations.info", 200, body={"ok": False, "error": "missing_scope"})
@@ -321,6 +323,23 @@ def test_a_revoked_token_fails_the_digest_but_keeps_the_subscription_and_a_missi
     deliver(sender, due + timedelta(days=7))
     paused = subscription(db, "C_WIJK")
     assert (paused.status, paused.paused_reason) == ("paused", "slack: missing_scope")
+
+
+def test_a_digest_whose_sender_died_is_sent_where_the_bot_cannot_read_back(db, slack, fake_slack):
+    """A public channel the bot posts in without having joined has no history to search after a
+    crash: the digest is sent (once more at worst), never given up."""
+    anna_id, sub, since, due, sender = subscribed(db, slack, fake_slack, "C_OPEN")
+    fake_slack.unjoined.add("C_OPEN")
+    describe(db, anna_id, "Buurtmoestuin", since + timedelta(minutes=1))
+    Digests(db).run(due)
+    sender.claim(due)  # … and the replica that claimed it is gone
+    before = fake_slack.last_seq
+    deliver(sender, due + timedelta(minutes=3))
+    (digest,) = channel_posts(fake_slack, "C_OPEN", before)
+    assert "Buurtmoestuin" in texts(digest)
+    with db.transaction() as s:
+        digest_row = select(OutboxMessage.status).where(OutboxMessage.dedupe_key.startswith("digest:"))
+        assert s.exec(digest_row).one() == "sent"
 
 
 def test_a_change_stamped_just_before_the_digest_waits_for_the_next_one(db, slack, fake_slack):

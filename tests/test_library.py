@@ -287,9 +287,14 @@ def test_the_web_chat_cannot_take_a_workspace_organisations_name(db, make_server
     web = httpx.Client(base_url=server.url, follow_redirects=True)
     refused = web.post("/start", data={"name": "Eve", "organisation": "woonstad rotterdam"})
     assert refused.status_code == 400 and "al een organisatie" in refused.text
+    org_of(db, ensure_person(db, "slack", "T2", "U2", "Bas"), "Ééndracht Wonen")
+    refused = web.post("/start", data={"name": "Eve", "organisation": "ééndracht wonen"})  # case beyond A-Z too
+    assert refused.status_code == 400 and "al een organisatie" in refused.text
     web.post("/start", data={"name": "Carla", "organisation": "Welzijn Oost"})
     web2 = httpx.Client(base_url=server.url, follow_redirects=True)
     web2.post("/start", data={"name": "Dirk", "organisation": "welzijn oost"})  # the same one, typed differently
     with db.transaction() as s:
         names = {p.display_name: s.get(Organisation, p.organisation_id).name for p in s.exec(select(Person))}
-    assert names == {"Anna": "Woonstad Rotterdam", "Carla": "Welzijn Oost", "Dirk": "Welzijn Oost"}
+    assert names == {
+        "Anna": "Woonstad Rotterdam", "Bas": "Ééndracht Wonen", "Carla": "Welzijn Oost", "Dirk": "Welzijn Oost",
+    }  # fmt: skip

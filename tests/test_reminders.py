@@ -96,6 +96,25 @@ def test_a_429_is_waited_out_and_the_message_delivered_once(db, fake_slack, worl
     assert len(fake_slack.posts()) == 1
 
 
+def test_a_refused_token_blames_nobody_and_the_message_waits(db, fake_slack, world):
+    """Our own token refused (revoked, the app or workspace deactivated): no person is marked
+    unreachable, and the message waits for a new token instead of failing at once."""
+    from models import Person
+
+    anna = slack_person(db, "U1")
+    published(db, anna, [ON_29TH])
+    due = datetime(2027, 1, 29, 9, 0, tzinfo=AMS)
+    fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "account_inactive"})
+    run(world, due)
+    with db.transaction() as s:
+        msg = s.exec(select(OutboxMessage)).one()
+        assert (msg.status, msg.error) == ("pending", "account_inactive")
+        assert s.get(Person, anna).unreachable_since is None
+    assert run(world, due + timedelta(minutes=5)) == 0
+    assert run(world, due + timedelta(minutes=10)) == 1
+    assert len(fake_slack.posts()) == 1
+
+
 def test_server_errors_are_retried_with_backoff_and_hopeless_ones_given_up(db, fake_slack, world):
     anna = slack_person(db, "U1")
     bram = slack_person(db, "U2")

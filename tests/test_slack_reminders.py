@@ -217,13 +217,13 @@ def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slac
         db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2, on_unreachable=unreachable_handler(engine)
     )
     before = fake_slack.last_seq
-    fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "account_inactive"})
+    fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "user_disabled"})
     engine.run(DUE)
     sender.drain(DUE)
     sender.drain(DUE + timedelta(seconds=5))
     with db.transaction() as s:
         bram = s.exec(select(Person).where(Person.display_name == "Bram de Vries")).one()
-        assert bram.unreachable_since is not None and bram.unreachable_reason == "slack: account_inactive"
+        assert bram.unreachable_since is not None and bram.unreachable_reason == "slack: user_disabled"
         assert s.get(Indicator, ind_id).next_due_at is None
     notice = fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args
     assert "Herinneringen gepauzeerd" in texts(notice)

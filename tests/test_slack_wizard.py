@@ -316,6 +316,8 @@ def test_signed_but_malformed_payloads_are_rejected_cleanly(slack, db, fake_slac
         slack.sender.post(urlencode({"payload": "{kapot"}), "application/x-www-form-urlencoded"),
         slack.sender.post(jsonlib.dumps({"type": "url_verification", "challenge": "abc"}), "application/json"),
         slack.sender.post(b"\xff\xfe".decode("latin-1"), "application/json"),
+        *[slack.sender.post(body, "application/json") for body in ("[1]", "1", '"x"', "null")],
+        slack.sender.post(urlencode({"payload": "[1]"}), "application/x-www-form-urlencoded"),
     ]
     assert all(r.status_code < 500 for r in bad), [(r.status_code, r.text) for r in bad]
     assert bad[6].json() == {"challenge": "abc"}  # Slack's URL check when the app is set up

@@ -41,6 +41,12 @@ def test_a_reminder_in_the_web_chat_answered_by_typing(db, make_server):
     assert "Tijd voor een meting" in page and "Vrijwilligers over januari 2027" in page
     assert 'value="rem:later:' in page  # the buttons are live
 
+    reminder_id = int(page.split('value="rem:later:')[1].split('"')[0])
+    for crafted in ("inf", "nan", "-inf", "1e300"):  # a confirm button carries a value typed before
+        anna.post("/say", data={"action": f"rem:confirm:{reminder_id}:{crafted}"})
+    with db.transaction() as s:
+        assert s.exec(select(Measurement)).all() == []
+
     page = anna.post("/say", data={"text": "6"}).text
     assert "Genoteerd: 6 voor Vrijwilligers over januari 2027" in page
     with db.transaction() as s:

@@ -21,10 +21,13 @@ METADATA_TYPE = "wwidw_outbox"
 TIMEOUT = {"timeout": httpx.Timeout(10.0, connect=5.0).as_dict()}
 # The person (or channel) is gone or has shut us out: later messages will fail the same way.
 UNREACHABLE = {
-    "channel_not_found", "account_inactive", "user_not_found", "user_disabled", "cannot_dm_bot",
-    "is_archived", "not_in_channel",
+    "channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot", "is_archived", "not_in_channel",
 }  # fmt: skip
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Our own token is refused (revoked, the app or workspace deactivated): no recipient is to blame, and
+# the messages wait (an operator can put a new token in place) rather than fail.
+TOKEN_FAULTS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+TOKEN_WAIT = 600.0
 
 
 class SlackTransport:
@@ -115,6 +118,10 @@ class SlackTransport:
         else:
             history = self.read("conversations.history", query).json()
         if not history.get("ok"):
+            if history.get("error") in UNREACHABLE:
+                # A public channel the bot never joined has no history to read: send, and let the
+                # post itself say whether the channel is there.
+                return None
             raise LookupError(history.get("error") or "conversations.history failed")
         found = {}  # part number -> ts
         for item in history.get("messages") or []:
@@ -159,5 +166,7 @@ def answer(response: httpx.Response) -> Result | None:
     error = str(data.get("error") or "unknown_error")
     if error in RETRYABLE:
         return Retry(None, error)
+    if error in TOKEN_FAULTS:
+        return Retry(TOKEN_WAIT, error)
     # invalid_auth, msg_too_long, …: sending this message again will not help.
     return Failed(error, unreachable=error in UNREACHABLE)

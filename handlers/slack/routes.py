@@ -26,7 +26,7 @@ def slack_routes(core) -> list[Route]:
         body = await request.body()
         try:
             bolt_request = to_bolt_request(request, body)
-        except ValueError:  # not UTF-8, or not the JSON it claims to be: nothing to verify or do
+        except Exception:  # not UTF-8, not JSON, or JSON that is not an object: nothing to verify or do
             return PlainTextResponse("malformed request", status_code=400)
         try:
             response = await run_in_threadpool(bolt.dispatch, bolt_request)

@@ -46,6 +46,7 @@ class FakeSlack:
         self.admins: set[str] = set()  # users.info "is_admin"
         self.closed: dict[str, str] = {}  # channel -> the error posting there gets (is_archived, not_in_channel…)
         self.shared: set[str] = set()  # channels shared with another workspace (Slack Connect)
+        self.unjoined: set[str] = set()  # public channels the bot posts in (chat:write.public) but cannot read
         self.threads: dict[tuple[str, str], list[dict]] = {}  # (channel, parent ts) -> replies
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -171,6 +172,8 @@ class FakeSlack:
             }
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": self.dm_of(str(args.get("users")))}}
+        if method in ("conversations.history", "conversations.replies") and args.get("channel") in self.unjoined:
+            return {"ok": False, "error": "not_in_channel"}
         if method == "conversations.history":
             oldest = float(args.get("oldest") or 0)
             found = [m for m in self.history.get(str(args.get("channel")), []) if float(m["ts"]) > oldest]

@@ -56,11 +56,11 @@ class Database:
         self.engine.dispose()
 
 
-def insert_missing(dialect: str, table: Table, key: str):
-    """An INSERT that leaves out rows whose `key` is already there: another replica may add the
-    same row between our read and our write."""
+def insert_missing(dialect: str, table: Table, *keys: str):
+    """An INSERT that leaves out rows whose unique `keys` are already there: another replica (or
+    an earlier pass under another schedule) may have added the same row."""
     module = sqlite if dialect == "sqlite" else postgresql
-    return module.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(keys))
 
 
 def unicode_lower(value):

@@ -110,8 +110,12 @@ class Engine:
         if not planned:
             return
         conn = s.connection()
-        ids = conn.execute(
-            insert(REMINDER).returning(REMINDER.c.id, sort_by_parameter_order=True),
+        # A period that already has its reminder (the rhythm changed while a reminder was due) is
+        # left out rather than failing the whole batch.
+        inserted = conn.execute(
+            insert_missing(conn.dialect.name, REMINDER, "indicator_id", "period_start").returning(
+                REMINDER.c.indicator_id, REMINDER.c.id
+            ),
             [
                 {
                     "indicator_id": ind.id,
@@ -126,9 +130,13 @@ class Engine:
                 }
                 for ind, owner, period, due_at in planned
             ],
-        ).scalars()
+        )
+        ids = dict(inserted.all())  # indicator id -> its new reminder (a batch holds an indicator once)
         messages, awaiting = [], {}
-        for reminder_id, (ind, owner, period, _) in zip(ids, planned, strict=True):
+        for ind, owner, period, _ in planned:
+            reminder_id = ids.get(ind.id)
+            if reminder_id is None:
+                continue
             locale = owner.locale or self.default_locale
             ctx = Context(ind, facts.interventions[ind.intervention_id])
             last = facts.last_before(ind.id, period.start)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.monitor import reschedule
+from bot.monitor import as_utc, reschedule
 from handlers.slack.delivery import SlackTransport
 from models import Indicator, Intervention, OutboxMessage, Reminder
 from reminders.engine import Engine
@@ -94,6 +94,29 @@ def test_a_429_is_waited_out_and_the_message_delivered_once(db, fake_slack, worl
     assert run(world, due + timedelta(seconds=30)) == 1
     assert run(world, due + timedelta(seconds=90)) == 0
     assert len(fake_slack.posts()) == 1
+
+
+def test_a_rhythm_changed_while_a_reminder_is_due_stops_nobody_elses_reminders(db, fake_slack, world):
+    """Monthly becomes quarterly just as February's reminder is due: under the new rhythm that is
+    the first quarter, which January's reminder already covers. That one is skipped (January's
+    stays open, and is nudged as before); Bram's reminder in the same batch goes out."""
+    anna, bram = slack_person(db, "U1"), slack_person(db, "U2")
+    iv_anna, (mine,) = published(db, anna, [{"frequency": "monthly"}])
+    published(db, bram, [{"frequency": "monthly", "name": "Bezoekers"}], title="Andere")
+    with db.transaction() as s:
+        january = as_utc(s.get(Indicator, mine).next_due_at)
+    run(world, january + timedelta(minutes=1))
+    with db.transaction() as s:
+        february = max(as_utc(s.get(Indicator, i.id).next_due_at) for i in s.exec(select(Indicator)))
+        s.get(Indicator, mine).frequency = "quarterly"
+        reschedule(s, s.get(Intervention, iv_anna), february, "Europe/Amsterdam")
+    before = len(fake_slack.posts())
+    run(world, february + timedelta(seconds=10))
+    to_bram = [p for p in fake_slack.posts()[before:] if p.args["channel"] == "U2"]
+    assert len(to_bram) == 1 and "Bezoekers" in to_bram[0].args["text"]
+    with db.transaction() as s:
+        assert len(s.exec(select(Reminder).where(Reminder.indicator_id == mine)).all()) == 1
+        assert s.get(Indicator, mine).next_period is not None  # it goes on with the next quarter
 
 
 def test_a_refused_token_blames_nobody_and_the_message_waits(db, fake_slack, world):

@@ -175,6 +175,19 @@ def test_form_buttons_in_the_dm_and_on_the_app_home_open_modals(slack, db, fake_
     assert opened["view"]["title"]["text"] == "Stap 1 van 8"  # where the chat was: the current step
 
 
+def test_a_form_slack_would_not_open_leaves_its_button_in_the_chat(slack, db, fake_slack):
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    fake_slack.fail("views.open", 200, body={"ok": False, "error": "expired_trigger_id"})
+    before = fake_slack.last_seq
+    anna.command("formulier 2")
+    (message,) = fake_slack.wait_for("chat.postMessage", after=before)
+    assert "Open formulier stap 2" in texts(message.args)
+    before = fake_slack.last_seq
+    anna.click("Open formulier stap 2", wait=False)  # a fresh trigger: now it opens
+    assert fake_slack.wait_for("views.open", after=before)[-1].args["view"]["title"]["text"] == "Stap 2 van 8"
+
+
 def test_a_text_too_long_for_a_modal_input_is_kept_unchanged(slack, db, fake_slack):
     long_text = "Uitgebreide probleemanalyse. " * 200  # ~5,800 characters: more than an input holds
     anna = slack.user("U1")

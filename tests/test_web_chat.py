@@ -229,6 +229,13 @@ def test_odd_ids_and_characters_on_the_web(db, make_server):
         assert browser.post("/say", data={"text": "nieuw"}, follow_redirects=False).status_code == 303
         assert browser.post("/say", data={"text": "Titel\x00met nul"}, follow_redirects=False).status_code == 303
         assert browser.post("/say", data={"action": "cmd:open:²"}, follow_redirects=False).status_code == 303
+        for origin in ("https://evil.example", "null"):  # a page elsewhere posting into this chat
+            refused = browser.post("/say", data={"text": "nieuw"}, headers={"Origin": origin}, follow_redirects=False)
+            assert refused.status_code == 403
+            refused = browser.post("/start", data={"name": "Eve"}, headers={"Origin": origin})
+            assert refused.status_code == 403
+        own = browser.post("/say", data={"text": "hallo"}, headers={"Origin": server.url}, follow_redirects=False)
+        assert own.status_code == 303
         huge = "/beschrijvingen/" + "9" * 30 + "/reactie"
         assert browser.post(huge, data={"step": "1", "text": "Mooi"}, follow_redirects=False).status_code == 404
     with db.transaction() as s:

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -87,6 +88,9 @@ def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
         # Verify the token on the first request, not at start-up: a Slack outage must not
         # keep the web chat from starting.
         token_verification_enabled=False,
+        # Listeners of many people at once, some waiting on Slack's rate limits, must not keep a
+        # new request from being acknowledged within Slack's three seconds.
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack"),
     )
     app.client.base_url = api_url if api_url.endswith("/") else api_url + "/"
     app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
@@ -183,12 +187,12 @@ def build_bolt_app(core) -> App:
                 # The answer is already stored; the person can ask for the question again.
                 log.warning("chat.postMessage to %s failed: %s", channel, describe(e))
 
-    def open_form(client: WebClient, trigger_id: str, person_id: int, iv_id: int, step: int) -> None:
+    def open_form(client: WebClient, trigger: str, person_id: int, iv_id: int, step: int) -> bool:
         try:
             view = blocks.modal(forms.form(person_id, iv_id, step))
         except FormError:
-            return
-        open_view(client, trigger_id, view)
+            return False
+        return open_view(client, trigger, view)
 
     def open_view(client: WebClient, trigger_id: str, view: dict) -> bool:
         try:
@@ -224,8 +228,8 @@ def build_bolt_app(core) -> App:
         replies = outcome.replies
         form = next((r for r in replies if r.kind == "form"), None)
         if form is not None and trigger_id:
-            open_form(client, trigger_id, person_id, form.intervention_id, form.step)
-            replies = [r for r in replies if r.kind != "form"]
+            if open_form(client, trigger_id, person_id, form.intervention_id, form.step):
+                replies = [r for r in replies if r.kind != "form"]  # else its button in the chat opens it later
         # A description to read and a value to enter open as modals when Slack allows one now.
         for kind, modal in (("description", blocks.description_modal), ("value", blocks.measure_modal)):
             shown = next((r for r in replies if r.kind == kind), None)

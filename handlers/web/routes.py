@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import delete, or_
@@ -330,11 +331,25 @@ def web_routes(core) -> list[Route]:
     return [
         Route("/", home),
         Route("/voortgang/{ref}", chart),
-        Route("/start", start, methods=["POST"]),
-        Route("/say", say, methods=["POST"]),
+        Route("/start", same_site(start), methods=["POST"]),
+        Route("/say", same_site(say), methods=["POST"]),
         Route("/beschrijvingen", descriptions),
         Route("/beschrijvingen/{ref}", description),
-        Route("/beschrijvingen/{iv:int}/reactie", comment, methods=["POST"]),
+        Route("/beschrijvingen/{iv:int}/reactie", same_site(comment), methods=["POST"]),
         Route("/indicatoren", indicators),
-        Route("/formulier/{iv:int}/{step:int}", form_page, methods=["GET", "POST"]),
+        Route("/formulier/{iv:int}/{step:int}", same_site(form_page), methods=["GET", "POST"]),
     ]
+
+
+def same_site(endpoint):
+    """A form posted from another site is refused: browsers say where a POST comes from (Origin),
+    and a page elsewhere must not start, answer or publish in someone's web chat."""
+
+    async def checked(request: Request):
+        origin = request.headers.get("origin")
+        ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}  # behind a proxy too
+        if request.method == "POST" and origin and urlsplit(origin).netloc not in ours:
+            return PlainTextResponse("forbidden", status_code=403)
+        return await endpoint(request)
+
+    return checked

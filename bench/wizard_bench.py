@@ -156,7 +156,7 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
         "PYTHONPATH": os.getcwd(),
     }
     answers = ["nieuw", *FULL_WALK]
-    wizard = measure([sys.executable, "-m", "bot.cli", "serve"], env, replies, people, answers, f"W{label[0]}")
+    wizard = measure([sys.executable, "-m", "wwidw.cli", "serve"], env, replies, people, answers, f"W{label[0]}")
     echo = [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--log-level", "warning"]
     bare = measure(echo, env, replies, people, answers, f"E{label[0]}")
     print(f"\n{label}, {people} people at once, {len(answers)} answers each")

@@ -8,10 +8,10 @@ import io
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session, select
 
+from bot import formatting
 from bot.i18n import t
-from bot.monitor import Context, current_measurements, period_label
+from bot.monitor import Context, current_measurements
 from models import Indicator, Intervention
-from reminders.schedule import Period
 
 WIDTH, PANEL, MARGIN = 720, 200, 48
 INK, GRID, LINE, BASE, TARGET = (40, 40, 40), (225, 225, 225), (31, 119, 180), (150, 150, 150), (44, 160, 44)
@@ -74,9 +74,7 @@ def panel(draw: ImageDraw.ImageDraw, font, ctx: Context, points, top: int, local
     for cx, cy in coords:
         draw.ellipse([cx - 4, cy - 4, cx + 4, cy + 4], fill=LINE)
     first, last = points[0], points[-1]
-    draw.text(
-        (left, y1 + 6), period_label(ind, Period(first.period_start, first.period_end), locale), fill=INK, font=font
-    )
-    label = period_label(ind, Period(last.period_start, last.period_end), locale)
+    draw.text((left, y1 + 6), formatting.period(first.period_start, first.period_end, locale), fill=INK, font=font)
+    label = formatting.period(last.period_start, last.period_end, locale)
     draw.text((right - 6 * len(label), y1 + 6), label, fill=INK, font=font)
     draw.text((coords[-1][0] - 10, coords[-1][1] - 18), ctx.number(last.value, locale), fill=LINE, font=font)

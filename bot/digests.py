@@ -19,8 +19,9 @@ from bot import store
 from bot.documents import templates
 from bot.i18n import t
 from bot.measuring import progress_text
-from bot.monitor import Context, as_utc
+from bot.monitor import Context
 from bot.replies import Choice, Reply, reply_to_dict
+from bot.schedule import as_utc
 from bot.subscriptions import describe, fold, theme_label, when_text
 from models import Effect, Indicator, Intervention, Measurement, Organisation, Subscription
 

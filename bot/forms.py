@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from bot import definition, store
 from bot.definition import Field
+from bot.formatting import editable_number
 from bot.i18n import t
 from bot.replies import Choice
-from bot.values import MAX_INTEGER, Invalid, editable_number, is_number, parse
-from bot.wizard import DEFAULT_TZ, TurnRun
+from bot.schedule import DEFAULT_TZ
+from bot.turn import TurnRun
+from bot.values import MAX_INTEGER, Invalid, is_number, parse
 from models import Intervention
 from models.db import Database
 from models.tables import utcnow
@@ -133,7 +135,7 @@ class Forms:
             return Form(iv.id, step_no, len(definition.steps()), step.title(locale), fields, locale, version_of(iv))
 
     def _field(self, run: TurnRun, f: Field, path: str, value, group: str | None) -> FormField:
-        options = run.options_for(f)
+        options = run.walk.options_for(f)
         text, selected = editable(f, value, run.locale)
         if f.options_from and text:
             # Catalogue choices are stored by label: select the option whose label matches.
@@ -194,10 +196,10 @@ class Forms:
             iv.updated_at = utcnow()
             # The chat continues with this description after this step (or at its review).
             run.set_intervention(iv)
-            following = run.first_of(step_no + 1)
+            following = run.walk.first_of(step_no + 1)
             run.conv.phase = "asking" if following else "review"
             run.conv.back_to_review = False
-            run.place(following)
+            run.walk.place(following)
             run.published_changed()
             return {}
 
@@ -211,7 +213,7 @@ class Forms:
                 if f.key in scalar and scalar[f.key] is None and f.key not in errors:
                     errors[f.key] = message
                 continue
-            rows, slots = run.rows(f), lists.get(f.key, {})
+            rows, slots = run.walk.rows(f), lists.get(f.key, {})
             survivors = [i for i, row in enumerate(rows) if i not in slots and not store.item_is_empty(f, row)]
             survivors += [i for i, parsed in slots.items() if survives(f, rows[i] if i < len(rows) else None, parsed)]
             if slots and not survivors:
@@ -226,7 +228,7 @@ class Forms:
         if not raw:
             return None
         try:
-            return parse(f, raw, run.locale, run.options_for(f))
+            return parse(f, raw, run.locale, run.walk.options_for(f))
         except Invalid as invalid:
             errors[path] = t(run.locale, invalid.key, **invalid.params)
             return None
@@ -236,7 +238,7 @@ class Forms:
             {int(p.split(".")[1]) for p in values if p.startswith(f.key + ".") and is_number(p.split(".")[1], 3)}
         )
         slots = {}
-        rows = run.rows(f)
+        rows = run.walk.rows(f)
         for i in indexes[: f.max_items]:
             slots[i] = parsed = {}
             for sub in f.items:
@@ -255,17 +257,17 @@ class Forms:
         return slots
 
     def _store_items(self, run: TurnRun, iv: Intervention, f: Field, slots: dict[int, dict[str, object]]) -> None:
-        rows = list(run.rows(f))
+        rows = list(run.walk.rows(f))
         for i, parsed in sorted(slots.items()):
             row = rows[i] if i < len(rows) else None
             if not survives(f, row, parsed):
                 if row is not None:
-                    run.remove_item(f, row)
+                    run.walk.remove_item(f, row)
                 continue
             if row is None:
-                row = run.add_item(f)
+                row = run.walk.add_item(f)
             for key, value in parsed.items():
                 setattr(row, key, value)
         # Renumber whatever is left, in order.
-        for position, row in enumerate(run.rows(f)):
+        for position, row in enumerate(run.walk.rows(f)):
             row.position = position

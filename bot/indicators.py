@@ -3,24 +3,24 @@ reminder (also shown on Slack's App Home and the web page), one indicator's card
 indicator to a published description (`indicator nieuw 12`).
 
 Indicators are defined in step 8; editing one later opens step 8 of its description as a form,
-and storing that form reschedules its reminders (see `TurnRun.published_changed`).
+and storing that form reschedules its reminders (see `TurnRun.published_changed` in bot/turn.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import definition, store
+from bot import definition, formatting, store
 from bot.i18n import t
-from bot.measuring import TurnPart, progress_line
-from bot.monitor import MONTH_SHORT, Context, as_utc, indicators_of, owners_of
+from bot.measuring import progress_line
+from bot.monitor import Context, indicators_of, owners_of
+from bot.parts import TurnPart
 from bot.replies import Choice, Reply
+from bot.schedule import as_utc, timezone
 from bot.values import is_number
 from models import Indicator, Intervention, Person
-from reminders.schedule import timezone
 
 ACTIONS = ("indicator",)  # button values "indicator:<id>"
 INDICATOR_STEP = 8
@@ -50,14 +50,7 @@ def next_reminder(session: Session, row: Row, default_tz: str, locale: str) -> s
     if row.ind.next_due_at is None:
         return t(locale, "indicators.no_reminder")
     moment = as_utc(row.ind.next_due_at).astimezone(timezone(owner.timezone if owner else None, default_tz))
-    return moment_text(moment, locale)
-
-
-def moment_text(moment: datetime, locale: str) -> str:
-    """ "vr 29 jan 2027 09:00" / "Fri 29 Jan 2027 09:00" """
-    day = t(locale, f"monitor.weekday.{moment.isoweekday()}")[: 3 if locale == "en" else 2]
-    month = MONTH_SHORT["en" if locale == "en" else "nl"][moment.month - 1]
-    return f"{day} {moment.day} {month} {moment.year} {moment:%H:%M}"
+    return formatting.moment(moment, locale)
 
 
 @dataclass
@@ -97,7 +90,7 @@ def entries(session: Session, person: Person, default_tz: str, locale: str) -> l
 def rhythm_text(ind: Indicator, locale: str) -> str:
     f = definition.find_field("indicators")[1]
     frequency = next((sub for sub in f.items if sub.key == "frequency"), None)
-    return store.display(frequency, ind.frequency, locale) if frequency and ind.frequency else "–"
+    return formatting.field_value(frequency, ind.frequency, locale) if frequency and ind.frequency else "–"
 
 
 class IndicatorTurn(TurnPart):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import archetypes, definition, search, store
-from bot.measuring import TurnPart
-from bot.replies import Choice, Reply
+from bot import archetypes, definition, formatting, search, store
+from bot.i18n import t
+from bot.messages import enqueue
+from bot.parts import TurnPart
+from bot.replies import Choice, Line, Reply
 from bot.values import clean, is_number
 from models import Comment, Intervention, Organisation, Person
 
@@ -88,7 +90,7 @@ class Library(TurnPart):
             options=[
                 Choice(
                     f"{a.name(self.locale)}: {a.summary(self.locale)}",
-                    self.run.bound(f"cmd:from:{a.key}", self.run.state_token()),
+                    self.run.buttons.once_from_here(f"cmd:from:{a.key}"),
                 )
                 for a in archetypes.archetypes()
             ],
@@ -107,15 +109,13 @@ class Library(TurnPart):
         run.set_intervention(iv)
         run.conv.back_to_review = False
         run.say("library.from_archetype", id=iv.id, name=archetype.name(self.locale))
-        run.move_fresh(run.first_of(1))
+        run.asking.move_fresh(run.walk.first_of(1))
 
 
 def add_comment(
     session, iv: Intervention, person: Person, step: str, text: str | None, default_locale: str
 ) -> str | None:
     """Store a comment and tell the author; the message key of the problem when it cannot be."""
-    from reminders.engine import enqueue
-
     body = clean(text or "")
     if iv.status != "published":
         return "library.comment_draft"
@@ -130,8 +130,6 @@ def add_comment(
     session.flush()
     author = session.get(Person, iv.author_id)
     if author is not None and author.id != person.id:
-        from bot.i18n import t
-
         locale = author.locale or default_locale
         notice = Reply(
             kind="info",
@@ -167,15 +165,11 @@ def comments_by_step(session, iv_id: int) -> dict[int, list[tuple[Comment, str]]
 
 def description_reply(session, iv: Intervention, locale: str) -> Reply:
     """A description to read, its comments under the steps they are about."""
-    from bot.i18n import t
-
     sections = store.describe(session, iv, locale)
     for no, comments in comments_by_step(session, iv.id).items():
         for comment, name in comments:
-            when = f"{comment.created_at.day}-{comment.created_at.month}-{comment.created_at.year}"
-            sections[no - 1].lines.append(
-                store.Line(t(locale, "library.comment_label", name=name, when=when), comment.body)
-            )
+            when = formatting.day(comment.created_at, locale)
+            sections[no - 1].lines.append(Line(t(locale, "library.comment_label", name=name, when=when), comment.body))
     organisation = session.get(Organisation, iv.organisation_id)
     return Reply(
         kind="description",

@@ -1,5 +1,5 @@
 """The measuring side of a chat turn: reminder buttons, typed values, filling in a past period,
-progress and working hours. Runs inside a wizard turn (`TurnRun`), in its transaction.
+progress and working hours. A part of a wizard turn (bot/turn.py), in its transaction.
 
 Button values: "rem:<what>:<reminder>" (value, later, none, skip, confirm), "ind:<indicator>"
 (pick an indicator to fill in), "per:<indicator>:<period start>" (pick a period).
@@ -12,6 +12,8 @@ from datetime import date, datetime
 
 from sqlmodel import select
 
+from bot import formatting
+from bot.i18n import t
 from bot.monitor import (
     MAX_VALUE,
     Context,
@@ -25,41 +27,22 @@ from bot.monitor import (
     may_answer,
     owners_of,
     parse_value,
-    period_label,
     record,
     reference,
     reminder_reply,
     reschedule_person,
     schedule_of,
 )
-from bot.replies import Choice, Reply
-from bot.values import Invalid, format_number, is_number
+from bot.parts import TurnPart
+from bot.replies import Choice
+from bot.schedule import Period, next_working_morning, timezone
+from bot.store import readable
+from bot.values import Invalid, is_number, parse_time
 from models import Indicator, Intervention, Measurement, Reminder
 from models.tables import utcnow
-from reminders.schedule import Period, next_working_morning, timezone
 
 PAST_PERIODS = 12  # how far back "meting" offers periods to fill in
 ACTIONS = ("rem", "ind", "per")
-
-
-class TurnPart:
-    """A part of a wizard turn (`TurnRun`) with a subject of its own, in the turn's transaction."""
-
-    def __init__(self, run, default_tz: str):
-        self.run = run
-        self.s = run.s
-        self.person = run.person
-        self.default_tz = default_tz
-
-    @property
-    def locale(self) -> str:
-        return self.run.locale
-
-    def t(self, key: str, **params) -> str:
-        return self.run.t(key, **params)
-
-    def say(self, key: str, kind: str = "info", **params) -> Reply:
-        return self.run.say(key, kind=kind, **params)
 
 
 class Measuring(TurnPart):
@@ -137,7 +120,7 @@ class Measuring(TurnPart):
         return {
             "indicator": ctx.ind.name or "?",
             "title": ctx.iv.title or self.t("untitled"),
-            "period": period_label(ctx.ind, Period(reminder.period_start, reminder.period_end), self.locale),
+            "period": formatting.period(reminder.period_start, reminder.period_end, self.locale),
         }
 
     def ask_value(self, reminder: Reminder) -> None:
@@ -176,7 +159,8 @@ class Measuring(TurnPart):
         reminder.follow_up_at = until
         self.run.conv.reminder_id = None
         local = until.astimezone(zone)
-        self.say("monitor.snoozed", when=f"{self.t(f'monitor.weekday.{local.isoweekday()}')} {local:%H:%M}")
+        when = f"{formatting.weekday(local.isoweekday(), self.locale)} {formatting.clock(local)}"
+        self.say("monitor.snoozed", when=when)
 
     def no_measurement(self, reminder: Reminder) -> None:
         if reminder.status not in ("open", "skipped"):
@@ -229,10 +213,6 @@ class Measuring(TurnPart):
         if following is not None:
             self.replies.append(reminder_reply(self.s, following, self.ctx(following), self.locale, "next"))
 
-    @property
-    def replies(self) -> list[Reply]:
-        return self.run.replies
-
     def confirm(self, reminder: Reminder, ctx: Context, value: float, note: str | None, doubt: Invalid) -> None:
         params = {k: ctx.number(v, self.locale) for k, v in doubt.params.items()}
         self.run.conv.reminder_id = reminder.id
@@ -278,7 +258,7 @@ class Measuring(TurnPart):
         reply = self.say("monitor.pick_period", kind="question", indicator=ctx.ind.name or "?")
         reply.options = [
             Choice(
-                period_label(ctx.ind, p, self.locale) + (" ✓" if p.start in filled else ""),
+                formatting.period(p.start, p.end, self.locale) + (" ✓" if p.start in filled else ""),
                 f"per:{indicator_id}:{p.start.isoformat()}",
             )
             for p in periods
@@ -345,8 +325,6 @@ class Measuring(TurnPart):
             reply.input = "chart"
 
     def visible_intervention(self, arg: str | None) -> Intervention | None:
-        from bot.store import readable
-
         if is_number(arg or ""):
             return readable(self.s, self.person, int(arg))
         return (
@@ -368,7 +346,7 @@ class Measuring(TurnPart):
             m = re.fullmatch(r"(\d{1,2}[:.]?\d{0,2})\s*-\s*(\d{1,2}[:.]?\d{0,2})(?:\s+(\S+))?", text)
             days = parse_days(m[3]) if m and m[3] else "12345"
             try:
-                start, end = (clock(m[1]), clock(m[2])) if m else (None, None)
+                start, end = (parse_time(m[1]), parse_time(m[2])) if m else (None, None)
             except Invalid:
                 start = end = None
             if start is None or start >= end or days is None:
@@ -377,8 +355,8 @@ class Measuring(TurnPart):
             self.person.working_days = days
             self.reschedule_mine()
         hours = hours_of(self.person)
-        names = ", ".join(self.t(f"monitor.weekday.{d}") for d in sorted(hours.days))
-        self.say("monitor.hours", start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}", days=names)
+        days = formatting.weekdays(hours.days, self.locale)
+        self.say("monitor.hours", start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}", days=days)
 
     def reschedule_mine(self) -> None:
         reschedule_person(self.s, self.person.id, utcnow(), self.default_tz)
@@ -400,12 +378,6 @@ def parse_days(text: str) -> str | None:
     return "".join(str(d) for d in sorted(days)) or None
 
 
-def clock(text: str) -> str:
-    from bot.values import parse_time
-
-    return parse_time(text)
-
-
 def progress_line(session, ctx: Context, locale: str, with_name: bool = True) -> str:
     """ "Deelnemers: 5 → 12 (oktober 2026) → doel 20 · 47% van de weg" """
 
@@ -414,12 +386,10 @@ def progress_line(session, ctx: Context, locale: str, with_name: bool = True) ->
 
 def progress_text(ctx: Context, latest: Measurement | None, locale: str, with_name: bool = True) -> str:
     """`progress_line` from facts already read (digests read them for many descriptions at once)."""
-    from bot.i18n import t
-
     ind = ctx.ind
     parts = [ctx.number(ind.baseline, locale) if ind.baseline is not None else "–"]
     if latest is not None:
-        when = period_label(ind, Period(latest.period_start, latest.period_end), locale)
+        when = formatting.period(latest.period_start, latest.period_end, locale)
         parts.append(f"{ctx.number(latest.value, locale)} ({when})")
     else:
         parts.append(t(locale, "monitor.no_value_yet"))
@@ -428,14 +398,12 @@ def progress_text(ctx: Context, latest: Measurement | None, locale: str, with_na
     line = " → ".join(parts)
     if latest is not None and ind.baseline is not None and ind.target is not None and ind.target != ind.baseline:
         share = (latest.value - ind.baseline) / (ind.target - ind.baseline)
-        line += " · " + t(locale, "monitor.share", percent=format_number(round(share * 100), locale))
+        line += " · " + t(locale, "monitor.share", percent=formatting.number(round(share * 100), locale))
     return f"{ind.name}: {line}" if with_name else line
 
 
 def cost_line(session, iv: Intervention, indicators: list[Indicator], locale: str) -> str | None:
     """Costs measured so far beside the budget of step 7."""
-    from bot.i18n import t
-
     spent = sum(
         m.value
         for ind in indicators
@@ -449,8 +417,8 @@ def cost_line(session, iv: Intervention, indicators: list[Indicator], locale: st
         return t(
             locale,
             "monitor.costs_budget",
-            spent=format_number(spent, locale),
-            budget=format_number(iv.budget, locale),
-            percent=format_number(round(spent / iv.budget * 100), locale),
+            spent=formatting.number(spent, locale),
+            budget=formatting.number(iv.budget, locale),
+            percent=formatting.number(round(spent / iv.budget * 100), locale),
         )
-    return t(locale, "monitor.costs", spent=format_number(spent, locale))
+    return t(locale, "monitor.costs", spent=formatting.number(spent, locale))

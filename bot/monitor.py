@@ -1,8 +1,9 @@
 """Monitoring decisions: who measures an indicator, when its next reminder is due, what a reminder
 says, and how a value becomes a measurement (checked for plausibility, with history).
 
-The reminder engine (reminders/) calls `due_reminder` and `follow_up`; a wizard turn calls
-`MonitorTurn` for the reminder buttons, typed values and the `meting` / `voortgang` commands.
+The reminder engine (reminders/engine.py) asks here what a reminder says and when its follow-ups
+are due; a wizard turn (bot/measuring.py) for the reminder buttons, typed values and the
+`meting` / `voortgang` commands.
 """
 
 from __future__ import annotations
@@ -14,30 +15,17 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot import formatting
 from bot.i18n import t
 from bot.replies import Choice, Reply
-from bot.values import Invalid, clean, format_number, parse_number, parse_rhythm
+from bot.schedule import Period, Schedule, WorkingHours, add_working_days, as_utc, timezone
+from bot.values import Invalid, clean, parse_number
 from models import Identity, Indicator, IndicatorOwner, Intervention, Measurement, Person, Reminder
 from models.tables import utcnow
-from reminders.schedule import Period, Schedule, WorkingHours, add_working_days, timezone
 
 ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}
 JUMP = 3  # a value more than 3× (or less than a third of) the last one is confirmed first
 NOTE_MAX = 1000
-MONTH_NAMES = {
-    "nl": [
-        "januari", "februari", "maart", "april", "mei", "juni",
-        "juli", "augustus", "september", "oktober", "november", "december",
-    ],
-    "en": [
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ],
-}  # fmt: skip
-MONTH_SHORT = {
-    "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
 VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.+))?", re.S)
 
 
@@ -181,39 +169,6 @@ def reschedule_person(session: Session, person_id: int, now: datetime, default_t
         reschedule(session, iv, now, default_tz)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# --- periods as people say them ------------------------------------------------------------
-
-
-def period_label(ind: Indicator, period: Period, locale: str) -> str:
-    """ "oktober 2026", "week 42 2026", "3e kwartaal 2026", "2026", or the first and last day."""
-    try:
-        unit, count = parse_rhythm(ind.frequency or "")
-    except Invalid:
-        unit, count = "month", 1
-    months = MONTH_NAMES["en" if locale == "en" else "nl"]
-    start, end = period.start, period.end
-    if unit == "week" and count == 1:
-        week = start.isocalendar()
-        return f"week {week.week} {week.year}"
-    if unit == "month" and count == 1:
-        return f"{months[start.month - 1]} {start.year}"
-    if unit == "month" and count == 3 and (start.month - 1) % 3 == 0:
-        q = (start.month - 1) // 3 + 1
-        return f"Q{q} {start.year}" if locale == "en" else f"{q}e kwartaal {start.year}"
-    if unit == "month" and count == 12 and start.month == 1:
-        return str(start.year)
-    return f"{short_date(start, locale)} – {short_date(end, locale)}"
-
-
-def short_date(day: date, locale: str) -> str:
-    return f"{day.day} {MONTH_SHORT['en' if locale == 'en' else 'nl'][day.month - 1]} {day.year}"
-
-
 def period_of(session: Session, reminder: Reminder) -> Period:
     return Period(reminder.period_start, reminder.period_end)
 
@@ -324,15 +279,8 @@ class Context:
     iv: Intervention
 
     def number(self, value: float | None, locale: str) -> str:
-        if value is None:
-            return "–"
-        text = format_number(value, locale)
-        unit = (self.ind.unit or "").casefold()
-        if unit == "euro":
-            return f"€ {text}"
-        if unit in ("procent", "percent"):
-            return f"{text}%"
-        return text
+        """A value in this indicator's unit."""
+        return formatting.amount(value, self.ind.unit, locale)
 
 
 def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: str, key: str = "reminder") -> Reply:
@@ -356,9 +304,8 @@ def compose_reminder(
     ind, iv = ctx.ind, ctx.iv
     facts = []
     if last is not None:
-        facts.append(
-            t(locale, "monitor.last", value=ctx.number(last.value, locale), period=label_for(ind, last, locale))
-        )
+        when = formatting.period(last.period_start, last.period_end, locale)
+        facts.append(t(locale, "monitor.last", value=ctx.number(last.value, locale), period=when))
     elif ind.baseline is not None:
         facts.append(t(locale, "monitor.baseline", value=ctx.number(ind.baseline, locale)))
     if ind.target is not None:
@@ -371,7 +318,7 @@ def compose_reminder(
             f"monitor.{key}",
             indicator=ind.name or "?",
             title=iv.title or t(locale, "untitled"),
-            period=period_label(ind, period, locale),
+            period=formatting.period(period.start, period.end, locale),
             owner=owner_name,
         ),
         note=" · ".join(facts) or None,
@@ -379,10 +326,6 @@ def compose_reminder(
         input="number",
         intervention_id=iv.id,
     )
-
-
-def label_for(ind: Indicator, m: Measurement, locale: str) -> str:
-    return period_label(ind, Period(m.period_start, m.period_end), locale)
 
 
 def reminder_actions(reminder_id: int, locale: str) -> list[Choice]:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from bot.i18n import t
+from bot.people import LOCAL, WORKSPACE_COLUMN, default_name
 from bot.values import clean
 from models import Organisation, Person
 
@@ -57,8 +58,6 @@ def adopt_workspace_name(session: Session, platform: str, workspace: str, name: 
     """A workspace's organisation still under its placeholder name ("Slack T0123") takes the name
     the workspace has (Slack's team name), unless another organisation has it. An administrator
     can give it another name at any time."""
-    from bot.people import WORKSPACE_COLUMN, default_name
-
     column = getattr(Organisation, WORKSPACE_COLUMN[platform])
     org = session.exec(select(Organisation).where(column == workspace)).first()
     if org is not None and org.name == default_name(platform, workspace):
@@ -76,14 +75,10 @@ def find(session: Session, name_or_id: str) -> Organisation | None:
 def web_may_use(session: Session, name: str) -> bool:
     """Whether the web chat may create or join an organisation of this name: not one that belongs
     to a Slack workspace or a Teams tenant, nor a look-alike of one."""
-    from bot.people import LOCAL
-
     held = select(Organisation.id).where(func.lower(Organisation.name) == name.lower()).where(~and_(*LOCAL))
     return session.exec(held).first() is None
 
 
 def local_names(session: Session) -> list[str]:
     """The organisations a web chat user can pick from."""
-    from bot.people import LOCAL
-
     return list(session.exec(select(Organisation.name).where(*LOCAL).order_by(Organisation.name)))

@@ -6,8 +6,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.monitor import reschedule_person
 from models import Identity, Organisation, Person
 from models.db import Database
+from models.tables import utcnow
 
 
 def find_person(session: Session, platform: str, workspace: str, external_id: str) -> Person | None:
@@ -54,9 +56,6 @@ def named_organisation(session: Session, name: str) -> Organisation:
 def update_profile(db: Database, person_id: int, name: str | None, tz: str | None, default_tz: str) -> None:
     """What the platform now says about a person: their name, and their time zone (a new zone
     reschedules their reminders)."""
-    from bot.monitor import reschedule_person
-    from models.tables import utcnow
-
     with db.transaction() as session:
         person = session.get(Person, person_id)
         if person is None:

@@ -9,7 +9,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from bot.store import Section
+
+@dataclass
+class Line:
+    label: str
+    value: str
+
+
+@dataclass
+class Section:
+    """One step of a description, ready to show: used by the review, the web page and exports."""
+
+    no: int
+    title: str
+    lines: list[Line] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,6 @@ def reply_to_dict(reply: Reply) -> dict:
 
 
 def reply_from_dict(data: dict) -> Reply:
-    from bot.store import Line
-
     fields = {f.name for f in dataclasses.fields(Reply)}
     values = {k: v for k, v in data.items() if k in fields}
     values["options"] = [Choice(**c) for c in data.get("options") or []]

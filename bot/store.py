@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import field as dc_field
-from datetime import date
-
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from bot import definition
-from bot.definition import Field, Option
-from bot.values import MAX_INTEGER, Invalid, format_number
+from bot.definition import Field
+from bot.formatting import field_value
+from bot.replies import Line, Section
+from bot.values import MAX_INTEGER, Invalid
 from models import LIST_TABLES, Intervention, Organisation, Person
 from models.tables import utcnow
 
@@ -50,26 +49,6 @@ def item_is_empty(f: Field, row) -> bool:
     return all(getattr(row, sub.key) in (None, "", []) for sub in f.items)
 
 
-def option_label(options: tuple[Option, ...], key: str, locale: str) -> str:
-    return next((o.label(locale) for o in options if o.key == key), key)
-
-
-def display(f: Field, value, locale: str) -> str:
-    """A stored value as a reader sees it: 1-3-2027, 12.500,5, labels instead of keys."""
-    if value is None or value == "" or value == []:
-        return ""
-    if f.kind == "date" and isinstance(value, date):
-        return f"{value.day}-{value.month}-{value.year}"
-    if f.kind == "number":
-        text = format_number(float(value), locale)
-        return f"€ {text}" if f.unit == "euro" else text
-    if f.kind == "choice":
-        return option_label(f.options, value, locale)
-    if f.kind == "multichoice":
-        return ", ".join(option_label(f.options, v, locale) for v in value)
-    return str(value)
-
-
 def order_problem(f: Field, value, value_of, locale: str, siblings: tuple[Field, ...] | None = None) -> Invalid | None:
     """A date that would come before the date it must follow (or after one that must follow it).
     `value_of(key)` gives the other field's value as it will be stored; `siblings` are the
@@ -85,11 +64,11 @@ def order_problem(f: Field, value, value_of, locale: str, siblings: tuple[Field,
     if f.after:
         other = value_of(f.after)
         if other is not None and value < other:
-            return Invalid("invalid.date_before", other=display(named(f.after), other, locale))
+            return Invalid("invalid.date_before", other=field_value(named(f.after), other, locale))
     for later in later_fields:
         other = value_of(later.key)
         if other is not None and value > other:
-            return Invalid("invalid.date_after", other=display(later, other, locale))
+            return Invalid("invalid.date_after", other=field_value(later, other, locale))
     return None
 
 
@@ -103,21 +82,6 @@ def missing_required(session: Session, iv: Intervention) -> list[tuple[int, Fiel
     return [(s.no, f) for s in definition.steps() for f in s.fields if f.required and not is_filled(session, iv, f)]
 
 
-@dataclass
-class Line:
-    label: str
-    value: str
-
-
-@dataclass
-class Section:
-    """One step of a description, ready to show: used by the review, the web page and exports."""
-
-    no: int
-    title: str
-    lines: list[Line] = dc_field(default_factory=list)
-
-
 def describe(session: Session, iv: Intervention, locale: str, include_empty: bool = False) -> list[Section]:
     sections = []
     for s in definition.steps():
@@ -126,11 +90,11 @@ def describe(session: Session, iv: Intervention, locale: str, include_empty: boo
             if f.kind == "list":
                 filled = [row for row in items(session, iv, f) if not item_is_empty(f, row)]
                 for n, row in enumerate(filled, start=1):
-                    parts = [display(sub, getattr(row, sub.key), locale) for sub in f.items]
+                    parts = [field_value(sub, getattr(row, sub.key), locale) for sub in f.items]
                     head, rest = parts[0] or "…", [p for p in parts[1:] if p]
                     section.lines.append(Line(f"{f.item_label(locale)} {n}", " · ".join([head, *rest])))
                 continue
-            shown = display(f, get(iv, f), locale)
+            shown = field_value(f, get(iv, f), locale)
             if shown or include_empty:
                 section.lines.append(Line(f.label(locale), shown))
         sections.append(section)
@@ -167,8 +131,6 @@ def new_draft(session: Session, person: Person) -> Intervention:
 def visible_to(organisation: Organisation | None):
     """The SQL condition for published descriptions a reader of `organisation` may see; None is
     a reader without an organisation: public descriptions only. The one place this rule lives."""
-    from sqlalchemy import and_, or_
-
     published = Intervention.status == "published"
     if organisation is None:
         return and_(published, Intervention.visibility == "public")

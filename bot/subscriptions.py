@@ -12,18 +12,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from bot import definition, store
+from bot import definition, formatting
 from bot.i18n import t
+from bot.messages import channel_message
+from bot.replies import Reply
+from bot.schedule import next_digest, timezone
 from models import Organisation, Person, Subscription
 from models.tables import utcnow
-from reminders.schedule import timezone
 
-DIGEST_TIME = time(9, 0)  # local time of the subscriber
-DAYS = {"weekly": (0,), "daily": (0, 1, 2, 3, 4)}  # Python weekdays: weekly on Monday, daily on working days
 FREQUENCIES = {
     "wekelijks": "weekly", "weekly": "weekly", "week": "weekly",
     "dagelijks": "daily", "daily": "daily", "dag": "daily",
@@ -105,26 +105,11 @@ def theme_key(text: str) -> str | None:
 
 
 def theme_label(key: str | None, locale: str) -> str:
-    return store.option_label(theme_options(), key, locale) if key else t(locale, "digest.other_theme")
-
-
-def next_digest(frequency: str, zone_name: str, after: datetime) -> datetime:
-    """The first digest moment after `after`: 09:00 local on the rhythm's days, across daylight saving."""
-    zone = timezone(zone_name)
-    local = after.astimezone(zone)
-    day = local.date()
-    for _ in range(8):
-        moment = datetime.combine(day, DIGEST_TIME, tzinfo=zone)
-        if day.weekday() in DAYS.get(frequency, DAYS["weekly"]) and moment > local:
-            return moment.astimezone(UTC)
-        day += timedelta(days=1)
-    raise AssertionError("no digest day within a week")
+    return formatting.option_label(theme_options(), key, locale) if key else t(locale, "digest.other_theme")
 
 
 def when_text(moment: datetime, zone_name: str, locale: str) -> str:
-    from bot.indicators import moment_text
-
-    return moment_text(moment.astimezone(timezone(zone_name)), locale)
+    return formatting.moment(moment.astimezone(timezone(zone_name)), locale)
 
 
 def describe(sub: Subscription, locale: str) -> str:
@@ -204,9 +189,6 @@ def subscribe(
 def confirm_in_channel(session: Session, sub: Subscription, person: Person, locale: str, now: datetime) -> None:
     """Tell the channel, through the outbox like a digest: a channel the bot cannot post in
     pauses the subscription at once, and the subscriber hears why."""
-    from bot.replies import Reply
-    from reminders.digests import channel_message
-
     text = t(locale, "channel.announce", name=person.display_name, what=describe(sub, locale))
     key = f"subscribed:{sub.id}:{person.id}:{int(now.timestamp() * 1000)}"  # two people may subscribe at once
     session.add(channel_message(sub, key, [Reply(text=text)], now))

@@ -12,6 +12,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from bot.definition import Field, Option
+from bot.formatting import number
 
 MONTHS = {
     # Dutch and English month names and their usual abbreviations.
@@ -133,15 +134,15 @@ def _number(field, text, locale, options):
     if not math.isfinite(value) or abs(value) >= 1e15:
         raise Invalid("invalid.number")
     if field.integer and abs(value) > MAX_INTEGER:
-        raise Invalid("invalid.max", max=format_number(MAX_INTEGER, locale))
+        raise Invalid("invalid.max", max=number(MAX_INTEGER, locale))
     if field.integer:
         if value != int(value):
             raise Invalid("invalid.integer")
         value = int(value)
     if field.min is not None and value < field.min:
-        raise Invalid("invalid.min", min=format_number(field.min, locale))
+        raise Invalid("invalid.min", min=number(field.min, locale))
     if field.max is not None and value > field.max:
-        raise Invalid("invalid.max", max=format_number(field.max, locale))
+        raise Invalid("invalid.max", max=number(field.max, locale))
     return value
 
 
@@ -300,23 +301,6 @@ def parse_yes_no(text: str) -> bool | None:
     if t in {"nee", "n", "no", "nope", "klaar", "done"}:
         return False
     return None
-
-
-def format_number(value: float, locale: str) -> str:
-    """Numbers as the reader writes them, to two decimals: 12.500,5 in Dutch, 12,500.5 in English."""
-    s = f"{value:,.2f}".rstrip("0").rstrip(".")
-    if s in ("-0", ""):
-        s = "0"
-    return s.translate(str.maketrans(",.", ".,")) if locale != "en" else s
-
-
-def editable_number(value: float, locale: str) -> str:
-    """A stored number as text to edit, every digit kept: saving an unchanged form changes nothing."""
-    s = repr(float(value))
-    if "e" in s:
-        s = f"{value:.20f}".rstrip("0")
-    s = s.removesuffix(".0").rstrip(".")
-    return s if locale == "en" else s.replace(".", ",")
 
 
 def parse_time(text: str) -> str:

@@ -17,13 +17,13 @@ from sqlmodel import Session, select
 
 from bot.digests import Candidates
 from bot.i18n import t
-from bot.monitor import as_utc
-from bot.replies import Reply, reply_to_dict
-from bot.subscriptions import command_of, next_digest
+from bot.messages import channel_row, enqueue
+from bot.replies import Reply
+from bot.schedule import as_utc, next_digest
+from bot.subscriptions import command_of
 from models import Organisation, OutboxMessage, Person, Subscription
 from models.db import Database
 from models.tables import utcnow
-from reminders.engine import enqueue
 from reminders.outbox import CHANNEL_SHARED
 
 log = logging.getLogger("wwidw.digests")
@@ -88,38 +88,16 @@ def write(s: Session, pages_of: list, now: datetime) -> int:
     conn = s.connection()
     firsts = conn.execute(
         insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True),
-        [row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}", pages[0], now) for sub, due_at, pages in pages_of],
+        [channel_row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}", pages[0], now) for sub, due_at, pages in pages_of],
     ).scalars()
     rest = [
-        {**row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}:{n}", page, now), "thread_of": first}
+        {**channel_row(sub, f"digest:{sub.id}:{due_at:%Y%m%dT%H%M}:{n}", page, now), "thread_of": first}
         for (sub, due_at, pages), first in zip(pages_of, firsts, strict=True)
         for n, page in enumerate(pages[1:], start=2)
     ]
     if rest:
         conn.execute(insert(OUTBOX), rest)
     return len(pages_of) + len(rest)
-
-
-def row(sub: Subscription, key: str, replies: list[dict], now: datetime) -> dict:
-    return {
-        "dedupe_key": key[:120],
-        "platform": sub.platform,
-        "workspace": sub.workspace,
-        "channel": sub.channel,
-        "person_id": None,
-        "subscription_id": sub.id,
-        "thread_of": None,
-        "body": {"locale": sub.locale, "replies": replies},
-        "status": "pending",
-        "not_before": now,
-        "attempts": 0,
-        "created_at": utcnow(),  # the real clock: `find` compares it with the platform's timestamps
-    }
-
-
-def channel_message(sub: Subscription, key: str, replies: list[Reply], now: datetime) -> OutboxMessage:
-    """A message to a subscribed channel (not a digest), e.g. the confirmation of a subscription."""
-    return OutboxMessage(**row(sub, key, [reply_to_dict(r) for r in replies], now))
 
 
 def channel_unreachable(s: Session, subscription_id: int, reason: str, now: datetime) -> None:

@@ -17,9 +17,9 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
 from bot.i18n import t
+from bot.messages import enqueue, person_row, reach_order
 from bot.monitor import (
     Context,
-    as_utc,
     compose_reminder,
     context,
     escalation_at,
@@ -29,7 +29,8 @@ from bot.monitor import (
     reminder_reply,
     schedule_of,
 )
-from bot.replies import Choice, Reply, reply_to_dict
+from bot.replies import Choice, Reply
+from bot.schedule import as_utc
 from models import (
     Conversation,
     Identity,
@@ -43,10 +44,8 @@ from models import (
 )
 from models.db import Database, insert_missing
 from models.tables import utcnow
-from reminders.schedule import next_working_morning, timezone
 
 log = logging.getLogger("wwidw.reminders")
-PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with several identities is reached
 REMINDER, OUTBOX, CONVERSATION = Reminder.__table__, OutboxMessage.__table__, Conversation.__table__
 
 
@@ -141,7 +140,7 @@ class Engine:
             ctx = Context(ind, facts.interventions[ind.intervention_id])
             last = facts.last_before(ind.id, period.start)
             reply = compose_reminder(reminder_id, period, ctx, locale, "reminder", last, owner.display_name)
-            message = outbox_row(facts.identities.get(owner.id), owner, f"reminder:{reminder_id}", [reply], locale, now)
+            message = person_row(facts.identities.get(owner.id), owner, f"reminder:{reminder_id}", [reply], locale, now)
             if message is not None:
                 messages.append(message)
             awaiting[owner.id] = reminder_id  # a typed value answers the latest one
@@ -320,43 +319,3 @@ def first_owned(s: Session, person_id: int) -> list[Indicator]:
         .where(~Indicator.id.in_(select(IndicatorOwner.indicator_id)))
     )
     return list(s.exec(select(Indicator).where(Indicator.id.in_(first) | Indicator.id.in_(ownerless))))
-
-
-def reach_order(identity: Identity) -> tuple[int, int]:
-    """Where a person with several chat identities is reached first."""
-    return PLATFORM_ORDER.get(identity.platform, 9), identity.id
-
-
-def outbox_row(
-    identity: Identity | None, person: Person, key: str, replies: list[Reply], locale: str, now: datetime
-) -> dict | None:
-    """The outbox row for a message to `person`; None when they can be reached nowhere."""
-    if identity is None or person.unreachable_since is not None:
-        log.warning("person %s cannot be reached; message %s not sent", person.id, key)
-        return None
-    return {
-        "dedupe_key": key[:120],
-        "platform": identity.platform,
-        "workspace": identity.workspace,
-        "channel": str(identity.id) if identity.platform == "web" else identity.external_id,
-        "person_id": person.id,
-        "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
-        "status": "pending",
-        "not_before": now,
-        "attempts": 0,
-        "created_at": utcnow(),  # the real clock: `find` compares it with the platform's timestamps
-    }
-
-
-def enqueue(s: Session, person: Person, key: str, replies: list[Reply], locale: str, now: datetime) -> bool:
-    """Put a message for `person` in the outbox, on the platform they are best reached on.
-    False when they can be reached nowhere."""
-    identities = list(s.exec(select(Identity).where(Identity.person_id == person.id)))
-    row = outbox_row(min(identities, key=reach_order, default=None), person, key, replies, locale, now)
-    if row is not None:
-        s.add(OutboxMessage(**row))
-    return row is not None
-
-
-def snooze_until(person: Person, now: datetime, default_tz: str) -> datetime:
-    return next_working_morning(now, timezone(person.timezone, default_tz), hours_of(person))

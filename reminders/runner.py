@@ -3,7 +3,7 @@
 APScheduler runs three interval jobs in background threads: the engine (which reminders are
 due), the digests (which channels are due) and the sender (what is waiting). None keeps state
 of its own: every replica may run them, and the database makes sure each reminder, each digest
-and each message is handled once.
+and each message is handled once. The program's assembly hands over the platforms' transports.
 """
 
 from __future__ import annotations
@@ -25,22 +25,6 @@ DIGESTS_EVERY = 60
 SENDER_EVERY = 1
 
 
-def transports(settings: Settings, db: Database) -> dict[str, Transport]:
-    from handlers.web.delivery import WebTransport
-
-    found: dict[str, Transport] = {"web": WebTransport(db)}
-    if settings.slack_enabled:
-        from handlers.slack.delivery import SlackTransport
-
-        found["slack"] = SlackTransport(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    if settings.teams_enabled:
-        from handlers.teams.delivery import TeamsTransport
-        from handlers.teams.routes import connector_for
-
-        found["teams"] = TeamsTransport(db, connector_for(settings))
-    return found
-
-
 def unreachable_handler(engine: Engine) -> OnUnreachable:
     """What the sender does when the platform shuts a recipient out: a channel that is gone pauses
     its subscription, a person who is gone their reminders."""
@@ -55,10 +39,10 @@ def unreachable_handler(engine: Engine) -> OnUnreachable:
 
 
 class Reminders:
-    def __init__(self, settings: Settings, db: Database, blocking: bool = False):
+    def __init__(self, settings: Settings, db: Database, transports: dict[str, Transport], blocking: bool = False):
         self.engine = Engine(db, settings.wwidw_timezone, settings.wwidw_locale)
         self.digests = Digests(db)
-        self.sender = OutboxSender(db, transports(settings, db), on_unreachable=unreachable_handler(self.engine))
+        self.sender = OutboxSender(db, transports, on_unreachable=unreachable_handler(self.engine))
         self.scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
         self.scheduler.add_job(self.run_engine, "interval", seconds=ENGINE_EVERY, max_instances=1, coalesce=True)
         self.scheduler.add_job(self.run_digests, "interval", seconds=DIGESTS_EVERY, max_instances=1, coalesce=True)

@@ -149,10 +149,10 @@ def fake_slack():
 def slack(db, fake_slack, make_server):
     """A live app with Slack on, talking to the fake Web API; returns a factory of Slack users.
     `slack.restart()` starts a fresh app on the same database (as after a crash)."""
-    from bot.app import Core, create_app
     from bot.settings import Settings
     from tests.fakes.slack_api import TOKEN
     from tests.slack_driver import SECRET, SlackSender, SlackUser
+    from wwidw.app import Core, create_app
 
     def settings():
         return Settings(
@@ -187,12 +187,12 @@ def slack(db, fake_slack, make_server):
 def teams(db, make_server):
     """A live app with Teams on: tokens from a fake Bot Framework identity provider, answers to a
     fake connector, msal talking to a fake Microsoft login service. `teams.user()` is a person."""
-    from bot.app import Core, create_app
     from bot.settings import Settings
     from tests.fakes.entra import FakeEntra
     from tests.fakes.teams_connector import FakeTeamsConnector
     from tests.fakes.teams_identity import FakeIdentity
     from tests.teams_driver import APP_ID, PASSWORD, TeamsSender, TeamsUser
+    from wwidw.app import Core, create_app
 
     identity, entra = FakeIdentity(), FakeEntra(APP_ID, PASSWORD)
     connector = FakeTeamsConnector(entra)

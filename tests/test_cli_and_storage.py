@@ -10,14 +10,15 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
-from bot.app import Core, create_app
 from bot.settings import Settings
 from tests.helpers import FULL_WALK, Chat
+from wwidw.app import Core, create_app
 
 
 def wwidw(*args, database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, timeout=60)
+    command = [sys.executable, "-m", "wwidw.cli", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_migrations_create_exactly_the_tables_of_the_models(db):
@@ -132,7 +133,7 @@ def test_replicas_starting_together_upgrade_a_fresh_postgresql_once(pg_database)
     try:
         env = {**os.environ, "DATABASE_URL": url}
         runs = [
-            subprocess.Popen([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, stderr=subprocess.PIPE)
+            subprocess.Popen([sys.executable, "-m", "wwidw.cli", "db", "upgrade"], env=env, stderr=subprocess.PIPE)
             for _ in range(3)
         ]
         assert all(run.wait(timeout=60) == 0 for run in runs), [run.stderr.read() for run in runs]

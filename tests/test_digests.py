@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from bot.people import ensure_person
-from bot.subscriptions import next_digest, parse
+from bot.schedule import next_digest
+from bot.subscriptions import parse
 from handlers.slack.delivery import SlackTransport
 from models import Effect, Indicator, Intervention, Measurement, Organisation, OutboxMessage, Person, Subscription
 from reminders.digests import Digests

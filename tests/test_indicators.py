@@ -11,12 +11,12 @@ from html.parser import HTMLParser
 import httpx
 from sqlmodel import select
 
-from bot.app import Core, create_app
+from bot.schedule import timezone
 from bot.settings import Settings
 from models import Identity, Indicator, Person
-from reminders.schedule import timezone
 from tests.monitoring import published, slack_person
 from tests.slack_driver import texts
+from wwidw.app import Core, create_app
 
 AMS = timezone("Europe/Amsterdam")
 LATER = date(2030, 1, 1)  # the descriptions start in 2030: the dates below hold whenever the tests run

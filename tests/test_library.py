@@ -10,7 +10,6 @@ import httpx
 from sqlmodel import select
 
 from bot import search
-from bot.app import Core, create_app
 from bot.people import ensure_person
 from bot.settings import Settings
 from bot.wizard import Wizard
@@ -18,6 +17,7 @@ from models import Comment, Effect, Intervention, Organisation, OutboxMessage, P
 from reminders.digests import Digests
 from tests.helpers import Chat
 from tests.slack_driver import texts
+from wwidw.app import Core, create_app
 
 WHEN = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.schedule import timezone
 from models import Person, Reminder
-from reminders.schedule import timezone
 from tests.fakes.slack_api import FakeSlack
 from tests.monitoring import published, slack_person
 

@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 from bot.monitor import as_utc, reschedule
+from bot.schedule import timezone
 from handlers.slack.delivery import SlackTransport
 from models import Indicator, Intervention, OutboxMessage, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
-from reminders.schedule import timezone
 from tests.fakes.slack_api import TOKEN
 from tests.monitoring import BASE, published, slack_person
 
@@ -181,9 +181,9 @@ def test_one_message_per_second_per_channel(db, fake_slack, world):
 def test_a_message_of_several_slack_messages_sends_each_once_around_a_429(db, fake_slack, world):
     """A retry goes on from the part that did not arrive; a sender that died after all parts
     arrived is not repeated either."""
+    from bot.messages import enqueue
     from bot.replies import Reply
     from models import Person
-    from reminders.engine import enqueue
 
     anna = slack_person(db, "U1")
     due = datetime(2027, 1, 29, 9, 0, tzinfo=AMS)

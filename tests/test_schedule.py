@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.schedule import Schedule, WorkingHours, add_working_days, next_working_morning, timezone
 from bot.values import Invalid, parse_rhythm
-from reminders.schedule import Schedule, WorkingHours, add_working_days, next_working_morning, timezone
 
 AMS = "Europe/Amsterdam"
 HOURS = WorkingHours()

@@ -9,19 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.monitor import MONTH_NAMES
+from bot.schedule import timezone
 from handlers.slack.delivery import SlackTransport
 from models import Indicator, Measurement, Person, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
 from reminders.runner import unreachable_handler
-from reminders.schedule import timezone
 from tests.fakes.slack_api import TOKEN
 from tests.monitoring import published, slack_person
 from tests.slack_driver import texts
 
 AMS = timezone("Europe/Amsterdam")
-MAANDEN = MONTH_NAMES["nl"]
+MAANDEN = "januari februari maart april mei juni juli augustus september oktober november december".split()
 DUE = datetime(2027, 1, 29, 9, 0, tzinfo=AMS)
 
 
@@ -195,7 +194,7 @@ def test_progress_with_a_chart_and_the_csv_export(db, reminded, slack, fake_slac
     stranger = slack.user("U9", team="T9")
     assert "Ik vind geen beschrijving" in texts(stranger.say(f"voortgang {iv_id}"))
 
-    from bot.cli import main
+    from wwidw.cli import main
 
     monkeypatch.setenv("DATABASE_URL", db.url)
     assert main(["export-measurements"]) == 0

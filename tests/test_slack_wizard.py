@@ -365,7 +365,7 @@ def test_a_killed_process_loses_nothing(db, fake_slack):
             "SLACK_API_URL": fake_slack.url,
         }
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "wwidw.cli", "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

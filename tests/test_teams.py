@@ -206,8 +206,8 @@ def test_a_429_is_answered_once_later(db, teams):
 
 
 def test_a_digest_page_of_several_cards_stays_in_one_thread_and_a_429_repeats_nothing(db, teams):
+    from bot.messages import channel_message
     from bot.replies import Choice, Reply
-    from reminders.digests import channel_message
 
     anna = teams.user()
     channel = "19:wijkteam@thread.tacv2"
@@ -324,7 +324,7 @@ def test_many_long_replies_are_split_into_cards_under_teams_size_limit():
     shown = texts([{"attachments": [cards.attachment(c)]} for c in made])
     assert all(f"Project {n}" in shown for n in range(120))
     # One reply too big for a message (a long description to read) is split too, its comment box last.
-    from bot.store import Line, Section
+    from bot.replies import Line, Section
 
     sections = [Section(no, f"Stap {no}", [Line(f"Veld {n}", "y" * 3900) for n in range(8)]) for no in range(1, 9)]
     read = Reply(

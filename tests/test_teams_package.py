@@ -22,7 +22,7 @@ REQUIRED_V1_17 = ["manifestVersion", "version", "id", "developer", "name", "desc
 
 def wwidw(*args):
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+        [sys.executable, "-m", "wwidw.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
 
 

@@ -4,7 +4,9 @@ import pytest
 
 from bot import definition
 from bot.commands import Command, parse_command
-from bot.values import Invalid, editable_number, format_number, parse, parse_date, parse_number
+from bot.formatting import editable_number
+from bot.formatting import number as format_number
+from bot.values import Invalid, parse, parse_date, parse_number
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.app import Core, create_app
 from bot.settings import Settings
 from models import Intervention, Person
 from tests.helpers import Chat
+from wwidw.app import Core, create_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

@@ -7,14 +7,14 @@ from datetime import datetime
 import httpx
 from sqlmodel import select
 
-from bot.app import Core, create_app
+from bot.schedule import timezone
 from bot.settings import Settings
 from handlers.web.delivery import WebTransport
 from models import Identity, Measurement
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
-from reminders.schedule import timezone
 from tests.monitoring import published
+from wwidw.app import Core, create_app
 
 DUE = datetime(2027, 1, 29, 9, 0, tzinfo=timezone("Europe/Amsterdam"))
 

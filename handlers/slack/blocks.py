@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
+from bot.formatting import editable_number
 from bot.forms import OTHER, Form, FormField
 from bot.i18n import t
 from bot.replies import Choice, Reply
-from bot.values import editable_number
 
 SECTION_TEXT = 3000
 BUTTON_TEXT = 75

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 
+from bot.formatting import editable_number
 from bot.forms import OTHER, Form, FormField
 from bot.i18n import t
 from bot.replies import Choice, Reply
-from bot.values import editable_number
 
 VERSION = "1.5"
 MAX_BYTES = 26_000  # Teams refuses messages over about 28 KB; the activity around the card needs some room

@@ -8,8 +8,11 @@ Revision ID: 0006
 Revises: 0005
 """
 
+import re
+import unicodedata
 from collections import defaultdict
 
+import snowballstemmer
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,11 +24,44 @@ depends_on = None
 
 PARTS = ("title", "effects", "problem", "approach")
 
+# A frozen copy of how bot/search.py turned a description into indexed text when this revision
+# was written: the backfill must do tomorrow what it did then, whatever bot/search.py becomes.
+PROBLEM_FIELDS = ("situation", "evidence", "baseline_alternative")
+APPROACH_FIELDS = ("approach", "executors", "expected_output")
+MAX_PART_CHARS = 100_000
+STOP_WORDS = frozenset(
+    """de en van ik te dat die in een hij het niet zijn is was op aan met als voor had er maar om hem
+    dan zou of wat mijn men dit zo door over ze zich bij ook tot je mij uit der daar haar naar heb hoe
+    heeft hebben deze u want nog zal me zij nu ge geen omdat iets worden toch al waren veel meer doen
+    toen moet ben zonder kan hun dus alles onder ja eens hier wie werd altijd doch wordt wezen kunnen
+    ons zelf tegen na reeds wil kon niets uw iemand geweest andere""".split()
+)
+WORD = re.compile(r"[^\W_]+")
+STEMMER = snowballstemmer.stemmer("dutch_porter" if "dutch_porter" in snowballstemmer.algorithms() else "dutch")
+
+
+def fold(text):
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def stemmed(text):
+    return " ".join(STEMMER.stemWord(w) for w in WORD.findall(fold(text)) if w not in STOP_WORDS)
+
+
+def document(iv, effects):
+    def join(values):
+        return "\n".join(str(v) for v in values if v)[:MAX_PART_CHARS]
+
+    return {
+        "title": join([iv.title]),
+        "effects": join(v for e in effects for v in (e.name, e.success_criterion)),
+        "problem": join(getattr(iv, f) for f in PROBLEM_FIELDS),
+        "approach": join(getattr(iv, f) for f in APPROACH_FIELDS),
+    }
+
 
 def upgrade() -> None:
-    # Only the pure text helpers; the table layout and the statements are this revision's own.
-    from bot.search import document, fold, stemmed
-
     bind = op.get_bind()
     pg = bind.dialect.name == "postgresql"
     if pg:
@@ -64,7 +100,7 @@ def upgrade() -> None:
     )).all()
     for iv in published:
         doc = document(iv, effects[iv.id])
-        bind.execute(insert, {"id": iv.id, **{p: prepare(getattr(doc, p)) for p in PARTS}})
+        bind.execute(insert, {"id": iv.id, **{p: prepare(doc[p]) for p in PARTS}})
 
 
 def downgrade() -> None:

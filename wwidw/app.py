@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -16,7 +17,15 @@ from bot.forms import Forms
 from bot.i18n import t
 from bot.settings import Settings
 from bot.wizard import Wizard
+from handlers.slack.delivery import SlackTransport
+from handlers.slack.routes import slack_routes
+from handlers.teams.delivery import TeamsTransport
+from handlers.teams.routes import connector_for, teams_routes
+from handlers.web.delivery import WebTransport
+from handlers.web.routes import web_routes
 from models.db import Database
+from reminders.outbox import Transport
+from reminders.runner import Reminders
 
 log = logging.getLogger("wwidw")
 MAX_BODY = 512 * 1024
@@ -37,26 +46,18 @@ class Core:
 def create_app(settings: Settings | None = None, core: Core | None = None, with_reminders: bool = False) -> Starlette:
     """The app; `with_reminders` also runs the reminder engine and outbox sender in-process
     (what `wwidw serve` does; tests drive them with their own clock instead)."""
-    from handlers.web.routes import web_routes
-
     core = core or Core(settings or Settings())
 
     async def healthz(request: Request):
-        from starlette.concurrency import run_in_threadpool
-
         ok = await run_in_threadpool(core.db.ping)
         return JSONResponse({"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503)
 
     routes = [Route("/healthz", healthz), *web_routes(core)]
     if core.settings.slack_enabled:
-        from handlers.slack.routes import slack_routes
-
         routes += slack_routes(core)
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
     if core.settings.teams_enabled:
-        from handlers.teams.routes import teams_routes
-
         routes += teams_routes(core)
     else:
         log.info("Teams is off: set TEAMS_APP_ID and TEAMS_APP_PASSWORD to enable /api/messages")
@@ -65,9 +66,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
     async def lifespan(app):
         reminders = None
         if with_reminders:
-            from reminders.runner import Reminders
-
-            reminders = Reminders(core.settings, core.db)
+            reminders = Reminders(core.settings, core.db, transports(core.settings, core.db))
             reminders.start()
         yield
         if reminders is not None:
@@ -88,3 +87,13 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
     )
     app.state.core = core
     return app
+
+
+def transports(settings: Settings, db: Database) -> dict[str, Transport]:
+    """How the outbox sender reaches each platform that is configured."""
+    found: dict[str, Transport] = {"web": WebTransport(db)}
+    if settings.slack_enabled:
+        found["slack"] = SlackTransport(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    if settings.teams_enabled:
+        found["teams"] = TeamsTransport(db, connector_for(settings))
+    return found

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import sys
+from pathlib import Path
 
+import uvicorn
 from sqlmodel import select
 
+from bot import organisations
+from bot.documents import as_dict, render_markdown
 from bot.settings import Settings
+from handlers.teams.package import build_package
+from models import Indicator, Intervention, Measurement, Organisation, Person
+from models.db import Database
+from reminders.runner import Reminders
+from wwidw.app import Core, create_app, transports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         return worker_command(settings)
     if args.command == "db":
-        from models.db import Database
-
         Database(settings.database_url).upgrade()
         print("database is up to date")
         return 0
@@ -76,11 +84,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def export_measurements(settings: Settings, intervention_id: int | None, history: bool) -> int:
-    import csv
-
-    from models import Indicator, Intervention, Measurement, Organisation, Person
-    from models.db import Database
-
     db = Database(settings.database_url)
     writer = csv.writer(sys.stdout)
     writer.writerow(
@@ -117,10 +120,6 @@ def export_measurements(settings: Settings, intervention_id: int | None, history
 def organisation_command(settings: Settings, action: str, name: str | None, value: str | None) -> int:
     """For whoever runs the deployment: partner membership is theirs to grant, not the
     organisation's own (a workspace admin only names their organisation)."""
-    from bot import organisations
-    from models import Organisation
-    from models.db import Database
-
     db = Database(settings.database_url)
     with db.transaction() as session:
         if action == "list":
@@ -155,13 +154,10 @@ def organisation_command(settings: Settings, action: str, name: str | None, valu
 
 
 def worker_command(settings: Settings) -> int:
-    from models.db import Database
-    from reminders.runner import Reminders
-
     db = Database(settings.database_url)
     db.upgrade()
     logging.getLogger("wwidw").info("reminder worker started")
-    reminders = Reminders(settings, db, blocking=True)
+    reminders = Reminders(settings, db, transports(settings, db), blocking=True)
     try:
         reminders.start()
     except (KeyboardInterrupt, SystemExit):
@@ -170,10 +166,6 @@ def worker_command(settings: Settings) -> int:
 
 
 def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
-    import uvicorn
-
-    from bot.app import Core, create_app
-
     core = Core(settings)
     core.db.upgrade()
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
@@ -184,10 +176,6 @@ def serve_command(settings: Settings, host: str, port: int, with_reminders: bool
 
 
 def export_command(settings: Settings, intervention_id: int | None, fmt: str, locale: str) -> int:
-    from bot.documents import as_dict, render_markdown
-    from models import Intervention
-    from models.db import Database
-
     db = Database(settings.database_url)
     with db.transaction() as session:
         query = select(Intervention).order_by(Intervention.id)
@@ -207,10 +195,6 @@ def export_command(settings: Settings, intervention_id: int | None, fmt: str, lo
 
 def teams_package_command(args: argparse.Namespace) -> int:
     """Needs no database or settings: only the bot's app id and how the app presents itself."""
-    from pathlib import Path
-
-    from handlers.teams.package import build_package
-
     options = {
         "name": args.name,
         "website_url": args.website,

@@ -1,5 +1,5 @@
-"""When an indicator's reminders are due: measurement periods, due moments in the owner's own time
-zone, and working hours.
+"""The calendar: measurement periods and rhythms, due moments in a person's own time zone,
+working hours, and when a channel's digest is due.
 
 Pure functions of dates and times, so every rule (daylight saving, "monthly on the 31st", quiet
 hours) is tested without a clock. A period is a whole number of weeks (starting on Monday) or of
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.values import Invalid, parse_rhythm
+from bot.values import parse_rhythm
 
+DEFAULT_TZ = "Europe/Amsterdam"  # for people whose own zone is unknown (WWIDW_TIMEZONE)
 DEFAULT_TIME = time(9, 0)
 DEFAULT_HOURS = (time(8, 0), time(18, 0))
 DEFAULT_DAYS = frozenset({1, 2, 3, 4, 5})  # ISO weekdays: Monday to Friday
@@ -146,7 +147,7 @@ def parse_clock(text: str | None) -> time:
         return DEFAULT_TIME
 
 
-def timezone(name: str | None, fallback: str = "Europe/Amsterdam") -> ZoneInfo:
+def timezone(name: str | None, fallback: str = DEFAULT_TZ) -> ZoneInfo:
     for candidate in (name, fallback):
         if candidate:
             try:
@@ -194,4 +195,23 @@ def next_working_morning(moment: datetime, zone: ZoneInfo, hours: WorkingHours) 
     return next_working_moment(datetime.combine(day, hours.start, tzinfo=zone), hours).astimezone(UTC)
 
 
-__all__ = ["Invalid", "Period", "Schedule", "WorkingHours", "add_working_days", "next_working_morning"]
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+DIGEST_TIME = time(9, 0)  # local time of the subscriber
+DIGEST_DAYS = {"weekly": (0,), "daily": (0, 1, 2, 3, 4)}  # Python weekdays: weekly on Monday, daily on working days
+
+
+def next_digest(frequency: str, zone_name: str, after: datetime) -> datetime:
+    """The first digest moment after `after`: 09:00 local on the rhythm's days, across daylight saving."""
+    zone = timezone(zone_name)
+    local = after.astimezone(zone)
+    day = local.date()
+    for _ in range(8):
+        moment = datetime.combine(day, DIGEST_TIME, tzinfo=zone)
+        if day.weekday() in DIGEST_DAYS.get(frequency, DIGEST_DAYS["weekly"]) and moment > local:
+            return moment.astimezone(UTC)
+        day += timedelta(days=1)
+    raise AssertionError("no digest day within a week")

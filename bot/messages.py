@@ -1,0 +1,81 @@
+"""Messages the bot owes: rows of the outbox, written in the transaction that decided them.
+
+A message to a person goes to the platform they are best reached on; a message to a channel
+names its subscription. The outbox sender (reminders/outbox.py) delivers them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from bot.replies import Reply, reply_to_dict
+from models import Identity, OutboxMessage, Person, Subscription
+from models.tables import utcnow
+
+log = logging.getLogger("wwidw.messages")
+PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with several identities is reached
+
+
+def reach_order(identity: Identity) -> tuple[int, int]:
+    """Where a person with several chat identities is reached first."""
+    return PLATFORM_ORDER.get(identity.platform, 9), identity.id
+
+
+def person_row(
+    identity: Identity | None, person: Person, key: str, replies: list[Reply], locale: str, now: datetime
+) -> dict | None:
+    """The outbox row for a message to `person`; None when they can be reached nowhere."""
+    if identity is None or person.unreachable_since is not None:
+        log.warning("person %s cannot be reached; message %s not sent", person.id, key)
+        return None
+    return {
+        **pending(key, now),
+        "platform": identity.platform,
+        "workspace": identity.workspace,
+        "channel": str(identity.id) if identity.platform == "web" else identity.external_id,
+        "person_id": person.id,
+        "subscription_id": None,
+        "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
+    }
+
+
+def enqueue(s: Session, person: Person, key: str, replies: list[Reply], locale: str, now: datetime) -> bool:
+    """Put a message for `person` in the outbox, on the platform they are best reached on.
+    False when they can be reached nowhere."""
+    identities = list(s.exec(select(Identity).where(Identity.person_id == person.id)))
+    row = person_row(min(identities, key=reach_order, default=None), person, key, replies, locale, now)
+    if row is not None:
+        s.add(OutboxMessage(**row))
+    return row is not None
+
+
+def channel_row(sub: Subscription, key: str, replies: list[dict], now: datetime) -> dict:
+    """The outbox row for a message to a subscribed channel (`replies` as dicts)."""
+    return {
+        **pending(key, now),
+        "platform": sub.platform,
+        "workspace": sub.workspace,
+        "channel": sub.channel,
+        "person_id": None,
+        "subscription_id": sub.id,
+        "body": {"locale": sub.locale, "replies": replies},
+    }
+
+
+def channel_message(sub: Subscription, key: str, replies: list[Reply], now: datetime) -> OutboxMessage:
+    """A message to a subscribed channel that is not a digest, e.g. the confirmation of a subscription."""
+    return OutboxMessage(**channel_row(sub, key, [reply_to_dict(r) for r in replies], now))
+
+
+def pending(key: str, now: datetime) -> dict:
+    return {
+        "dedupe_key": key[:120],
+        "thread_of": None,
+        "status": "pending",
+        "not_before": now,
+        "attempts": 0,
+        "created_at": utcnow(),  # the real clock: a transport's `find` compares it with the platform's timestamps
+    }

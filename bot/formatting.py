@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import decimal
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 
 from babel import Locale, dates, numbers
@@ -87,7 +87,8 @@ def moment(value: datetime, locale: str) -> str:
     return dates.format_datetime(value, MOMENT, locale=language(locale))
 
 
-def clock(value: datetime) -> str:
+def clock(value: datetime | time) -> str:
+    """ "09:00" """
     return f"{value:%H:%M}"
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot import definition, store
+from bot import definition, formatting, store
 from bot.definition import Field
-from bot.formatting import editable_number
 from bot.i18n import t
 from bot.replies import Choice
 from bot.schedule import DEFAULT_TZ
@@ -69,9 +68,9 @@ def editable(f: Field, value, locale: str) -> tuple[str, list[str]]:
     if value in (None, "", []):
         return "", []
     if f.kind == "date":
-        return f"{value.day}-{value.month}-{value.year}", []
+        return formatting.day(value, locale), []
     if f.kind == "number":
-        return editable_number(float(value), locale), []
+        return formatting.editable_number(float(value), locale), []
     if f.kind == "multichoice":
         keys = {o.key for o in f.options}
         chosen = [v for v in value if v in keys]

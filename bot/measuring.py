@@ -356,7 +356,7 @@ class Measuring(TurnPart):
             self.reschedule_mine()
         hours = hours_of(self.person)
         days = formatting.weekdays(hours.days, self.locale)
-        self.say("monitor.hours", start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}", days=days)
+        self.say("monitor.hours", start=formatting.clock(hours.start), end=formatting.clock(hours.end), days=days)
 
     def reschedule_mine(self) -> None:
         reschedule_person(self.s, self.person.id, utcnow(), self.default_tz)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.monitor import reschedule_person
@@ -85,26 +84,21 @@ def ensure_person(
     db: Database, platform: str, workspace: str, external_id: str, display_name: str, organisation: str | None = None
 ) -> int:
     """The person behind a platform identity, created on first contact. Safe under concurrency."""
-    for attempt in range(2):
-        try:
-            with db.transaction() as session:
-                person = find_person(session, platform, workspace, external_id)
-                if person is not None:
-                    return person.id
-                org = (
-                    workspace_organisation(session, platform, workspace)
-                    if platform in WORKSPACE_COLUMN
-                    else named_organisation(session, organisation or "Lokaal")
-                )
-                person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
-                session.add(person)
-                session.flush()
-                session.add(
-                    Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id)
-                )
-                session.flush()
-                return person.id
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+
+    def find_or_create(session: Session) -> int:
+        person = find_person(session, platform, workspace, external_id)
+        if person is not None:
+            return person.id
+        org = (
+            workspace_organisation(session, platform, workspace)
+            if platform in WORKSPACE_COLUMN
+            else named_organisation(session, organisation or "Lokaal")
+        )
+        person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
+        session.add(person)
+        session.flush()
+        session.add(Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id))
+        session.flush()
+        return person.id
+
+    return db.racing(find_or_create)

@@ -43,24 +43,24 @@ class Wizard:
 
     def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> Outcome | None:
         """Apply one turn; returns the replies, or None when `event_id` was handled before."""
-        for attempt in range(2):
-            try:
-                with self.db.transaction() as session:
-                    if event_id:
-                        # Inserted with the turn's other changes: a second copy of the event fails
-                        # on the primary key, rolls its whole turn back and sends nothing.
-                        session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
-                    run = TurnRun(session, person_id, self.default_locale, self.default_tz)
-                    run.dispatch(turn)
-                    run.published_changed()
-                    return Outcome(run.replies, run.locale, run.refused)
-            except IntegrityError:
-                if event_id and self.seen(event_id):
-                    return None
-                if attempt:
-                    raise
-                # Two first turns of one person raced to create the conversation: go again.
-        raise AssertionError("unreachable")
+
+        def one_turn(session) -> Outcome:
+            if event_id:
+                # Inserted with the turn's other changes: a second copy of the event fails on the
+                # primary key, rolls its whole turn back and sends nothing.
+                session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            run.dispatch(turn)
+            run.published_changed()
+            return Outcome(run.replies, run.locale, run.refused)
+
+        try:
+            # Two first turns of one person may race to create the conversation.
+            return self.db.racing(one_turn)
+        except IntegrityError:
+            if event_id and self.seen(event_id):
+                return None
+            raise
 
     def measure(
         self, person_id: int, reminder_id: int, text: str, note: str | None = None, confirmed: float | None = None
@@ -113,17 +113,14 @@ class Wizard:
             return Outcome(run.replies, run.locale)
 
     def channel(self, person_id: int, where: Where, text: str) -> str:
-        """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list."""
-        for attempt in range(2):
-            try:
-                with self.db.transaction() as session:
-                    person = session.get(Person, person_id)
-                    return channel_command(session, person, where, text, self.default_locale, self.default_tz)
-            except IntegrityError:
-                # Two people subscribed the channel at once on two replicas: the second sees the first's.
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+        """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list. Two
+        people subscribing one channel at once on two replicas: the second sees the first's."""
+
+        def command(session) -> str:
+            person = session.get(Person, person_id)
+            return channel_command(session, person, where, text, self.default_locale, self.default_tz)
+
+        return self.db.racing(command)
 
     def workspace_name(self, platform: str, workspace: str, name: str) -> None:
         """What the platform calls a workspace, for an organisation nobody has named yet."""

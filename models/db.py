@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 _SQLITE_LOCKS: dict[str, threading.RLock] = {}
+T = TypeVar("T")
 
 
 class Database:
@@ -40,6 +44,17 @@ class Database:
         with self._lock, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
+
+    def racing(self, work: Callable[[Session], T]) -> T:
+        """`work` in one transaction; when a unique key refused it because another replica or
+        thread inserted the same row at the same moment, once more in a fresh transaction, which
+        then finds the other's row."""
+        again = Retrying(retry=retry_if_exception_type(IntegrityError), stop=stop_after_attempt(2), reraise=True)
+        return again(self._in_transaction, work)
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        with self.transaction() as session:
+            return work(session)
 
     def ping(self) -> bool:
         try:

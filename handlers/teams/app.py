@@ -15,6 +15,8 @@ import logging
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from microsoft_agents.activity import Activity, ChannelAccount
+
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.monitor import reminder_actions
@@ -24,7 +26,7 @@ from bot.subscriptions import Where
 from bot.values import MAX_INTEGER
 from handlers.teams import cards
 from handlers.teams.connector import Connector, ConnectorError
-from handlers.teams.conversations import Place, part, remember
+from handlers.teams.conversations import Place, channel_data, part, remember
 
 log = logging.getLogger("wwidw.teams")
 TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")  # markup, not "<5" typed in a sentence
@@ -51,10 +53,10 @@ def known_zone(name) -> str | None:
     return name
 
 
-def is_shared(activity: dict, place: Place) -> bool:
+def is_shared(activity: Activity, place: Place) -> bool:
     """Whether people of other organisations may read where this was said: a shared channel
     (`channelData.channel.type`; Graph calls it `membershipType`) or a group chat."""
-    channel = part(part(activity, "channelData"), "channel")
+    channel = part(channel_data(activity), "channel")
     kinds = {str(channel.get(key) or "").casefold() for key in ("type", "membershipType")}
     return place.kind != "channel" or "shared" in kinds
 
@@ -73,13 +75,12 @@ class TeamsBot:
 
     # --- entry -------------------------------------------------------------------------------
 
-    def handle(self, activity: dict) -> dict | None:
+    def handle(self, activity: Activity) -> dict | None:
         """Act on one activity; returns the body of the answer to an `invoke` (a dialog), if any."""
-        place = Place.of(activity)
-        sender = activity.get("from") if isinstance(activity.get("from"), dict) else {}
-        if place is None or not isinstance(sender.get("id"), str):
+        place, sender = Place.of(activity), activity.from_property
+        if place is None or sender is None or not sender.id:
             return None  # nothing we could answer to
-        kind = activity.get("type")
+        kind = activity.type
         if kind in ("conversationUpdate", "installationUpdate"):
             return self.installed(activity, place, sender)
         if kind == "invoke":
@@ -90,7 +91,7 @@ class TeamsBot:
             return self.dialog(activity, place, self.person(place, sender))
         if kind != "message":
             return None
-        person_id = self.person(place, sender, known_zone(activity.get("localTimezone")))
+        person_id = self.person(place, sender, known_zone(activity.local_timezone))
         remember(self.db, place, person_id if place.kind == "personal" else None)
         if place.kind == "personal":
             self.personal(activity, place, person_id)
@@ -98,20 +99,19 @@ class TeamsBot:
             self.channel(activity, place, person_id)
         return None
 
-    def person(self, place: Place, sender: dict, zone: str | None = None) -> int:
-        name = sender.get("name") if isinstance(sender.get("name"), str) and sender["name"].strip() else None
-        person_id = ensure_person(self.db, "teams", place.tenant_id, sender["id"][:128], name or sender["id"])
+    def person(self, place: Place, sender: ChannelAccount, zone: str | None = None) -> int:
+        name = sender.name if sender.name and sender.name.strip() else None
+        person_id = ensure_person(self.db, "teams", place.tenant_id, sender.id[:128], name or sender.id)
         if name or zone:
             # Teams says who someone is and (in `localTimezone`) where: a new zone reschedules their reminders.
             update_profile(self.db, person_id, name, zone, self.core.settings.wwidw_timezone)
         return person_id
 
-    def installed(self, activity: dict, place: Place, sender: dict) -> None:
+    def installed(self, activity: Activity, place: Place, sender: ChannelAccount) -> None:
         """The app was added to a personal chat or a team: remember where it lives, and greet a person."""
-        members = activity.get("membersAdded") if isinstance(activity.get("membersAdded"), list) else []
-        added = [m.get("id") for m in members if isinstance(m, dict)]
-        bot_id = part(activity, "recipient").get("id")
-        is_add = activity.get("action") == "add" or (bot_id is not None and bot_id in added)
+        added = [member.id for member in activity.members_added or []]
+        bot_id = activity.recipient.id if activity.recipient is not None else None
+        is_add = activity.action == "add" or (bot_id is not None and bot_id in added)
         if not is_add:
             return None
         person_id = self.person(place, sender) if place.kind == "personal" else None
@@ -124,14 +124,13 @@ class TeamsBot:
 
     # --- a personal chat: the wizard --------------------------------------------------------------
 
-    def personal(self, activity: dict, place: Place, person_id: int) -> None:
-        value = activity.get("value")
-        if isinstance(value, dict):
-            return self.submitted(activity, place, person_id, value)
-        text = plain_text(activity.get("text") if isinstance(activity.get("text"), str) else "")
+    def personal(self, activity: Activity, place: Place, person_id: int) -> None:
+        if isinstance(activity.value, dict):
+            return self.submitted(activity, place, person_id, activity.value)
+        text = plain_text(activity.text or "")
         self.turn(activity, place, person_id, Turn(text=text))
 
-    def turn(self, activity: dict, place: Place, person_id: int, what: Turn) -> None:
+    def turn(self, activity: Activity, place: Place, person_id: int, what: Turn) -> None:
         try:
             outcome = self.wizard.handle(person_id, what, event_id=self.event_id(activity), platform="teams")
         except Exception:
@@ -140,7 +139,7 @@ class TeamsBot:
             self.send(place, [Reply(text=t(self.default_locale, "slack.error"), kind="error")], self.default_locale)
             return
         if outcome is None:
-            log.info("activity %s was handled before; skipped", activity.get("id"))
+            log.info("activity %s was handled before; skipped", activity.id)
             return
         replies = []
         for reply in outcome.replies:
@@ -150,7 +149,7 @@ class TeamsBot:
                 replies.append(reply)
         self.send(place, replies, outcome.locale)
 
-    def submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+    def submitted(self, activity: Activity, place: Place, person_id: int, value: dict) -> None:
         """A card's button: a wizard action, a step form, a reminder's value or a comment."""
         if isinstance(value.get("wwidw"), str):
             action = value["wwidw"][:2000]
@@ -177,7 +176,7 @@ class TeamsBot:
             return
         self.post_cards(place, [cards.form_card(form)])
 
-    def form_submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+    def form_submitted(self, activity: Activity, place: Place, person_id: int, value: dict) -> None:
         meta = value["wwidw_form"]
         try:
             iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
@@ -200,7 +199,7 @@ class TeamsBot:
             return self.send_form(place, person_id, iv_id, step + 1)
         self.turn(activity, place, person_id, Turn(action="cmd:summary"))
 
-    def value_submitted(self, activity: dict, place: Place, person_id: int, value: dict) -> None:
+    def value_submitted(self, activity: Activity, place: Place, person_id: int, value: dict) -> None:
         reminder_id = record_id(value["wwidw_measure"])
         confirmed = value.get("confirmed") if isinstance(value.get("confirmed"), (int, float)) else None
         typed, note = str(value.get("value") or "")[:200], value.get("note")
@@ -237,13 +236,13 @@ class TeamsBot:
 
     # --- dialogs: reading a description from a digest ------------------------------------------------
 
-    def dialog(self, activity: dict, place: Place, person_id: int) -> dict | None:
+    def dialog(self, activity: Activity, place: Place, person_id: int) -> dict | None:
         """`task/fetch` opens a description in a dialog (as Slack opens a modal); `task/submit`
         is the comment written there. Whatever the reader may not see, the dialog says so."""
-        value = activity.get("value") if isinstance(activity.get("value"), dict) else {}
+        value = activity.value if isinstance(activity.value, dict) else {}
         data = value.get("data") if isinstance(value.get("data"), dict) else {}
         action = data.get("wwidw") if isinstance(data.get("wwidw"), str) else ""
-        if activity.get("name") == "task/fetch" and action.startswith("read:") and record_id(action[5:]):
+        if activity.name == "task/fetch" and action.startswith("read:") and record_id(action[5:]):
             outcome = self.wizard.read(person_id, record_id(action[5:]))
             shown = next((r for r in outcome.replies if r.kind == "description"), None)
             if shown is None:
@@ -255,7 +254,7 @@ class TeamsBot:
                 }
             title = (shown.title or "")[:60]
             return {"task": {"type": "continue", "value": {"title": title, "card": cards.attachment(content)}}}
-        if activity.get("name") == "task/submit" and record_id(data.get("wwidw_comment")):
+        if activity.name == "task/submit" and record_id(data.get("wwidw_comment")):
             text = str(data.get("comment") or "").strip()
             if not text:
                 return {"task": {"type": "message", "value": t(self.wizard.locale_of(person_id), "library.close")}}
@@ -267,8 +266,8 @@ class TeamsBot:
 
     # --- a team channel: digests ---------------------------------------------------------------------
 
-    def channel(self, activity: dict, place: Place, person_id: int) -> None:
-        text = plain_text(activity.get("text") if isinstance(activity.get("text"), str) else "")
+    def channel(self, activity: Activity, place: Place, person_id: int) -> None:
+        text = plain_text(activity.text or "")
         head, _, rest = text.partition(" ")
         locale = self.wizard.locale_of(person_id)
         if head.casefold() in CHANNEL_WORDS:
@@ -286,7 +285,7 @@ class TeamsBot:
             answer = self.wizard.organisation(person_id, rest, is_admin=False)
         else:
             answer = t(locale, "teams.channel_help")
-        self.send(place, [Reply(text=answer)], locale, reply_to=activity.get("id"))
+        self.send(place, [Reply(text=answer)], locale, reply_to=activity.id)
 
     # --- sending ---------------------------------------------------------------------------------------
 
@@ -295,20 +294,18 @@ class TeamsBot:
 
     def post_cards(self, place: Place, contents: list[dict], reply_to: str | None = None) -> None:
         for content in contents:
-            activity = {"type": "message", "attachments": [cards.attachment(content)]}
             try:
-                self.connector.send(place.service_url, place.conversation_id, activity, reply_to)
+                self.connector.send(place.service_url, place.conversation_id, cards.message(content), reply_to)
             except ConnectorError as e:
                 # The answer is already stored; the person can ask for the question again.
                 log.warning("sending to Teams failed: %s %s", e.status, e.code)
                 return
 
-    def replace(self, activity: dict, place: Place, content: dict) -> None:
+    def replace(self, activity: Activity, place: Place, content: dict) -> None:
         """Show a submitted card again in place (with its errors, or saved)."""
-        card_id = activity.get("replyToId")
-        message = {"type": "message", "attachments": [cards.attachment(content)]}
+        card_id, message = activity.reply_to_id, cards.message(content)
         try:
-            if isinstance(card_id, str) and card_id:
+            if card_id:
                 self.connector.update(place.service_url, place.conversation_id, card_id, message)
             else:
                 self.connector.send(place.service_url, place.conversation_id, message)
@@ -316,9 +313,10 @@ class TeamsBot:
             log.warning("updating a Teams card failed: %s %s", e.status, e.code)
 
     @staticmethod
-    def event_id(activity: dict) -> str | None:
+    def event_id(activity: Activity) -> str | None:
         """An activity id is unique only within its conversation (it is often a timestamp)."""
-        activity_id, conversation = activity.get("id"), part(activity, "conversation").get("id")
-        if not (isinstance(activity_id, str) and activity_id and isinstance(conversation, str)):
+        activity_id = activity.id
+        conversation = activity.conversation.id if activity.conversation is not None else None
+        if not (activity_id and conversation):
             return None
         return "teams:" + hashlib.sha256(f"{conversation}\n{activity_id}".encode()).hexdigest()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 
+from microsoft_agents.activity import Activity, ActivityTypes, Attachment
+
 from bot.formatting import editable_number
 from bot.forms import OTHER, Form, FormField
 from bot.i18n import t
 from bot.replies import Choice, Reply
 
 VERSION = "1.5"
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 MAX_BYTES = 26_000  # Teams refuses messages over about 28 KB; the activity around the card needs some room
 BUTTONS_AS_CHOICES_ABOVE = 6
 TEXT_MAX = 4000
@@ -48,7 +51,15 @@ def card(body: list[dict], actions: list[dict] | None = None) -> dict:
 
 
 def attachment(content: dict) -> dict:
-    return {"contentType": "application/vnd.microsoft.card.adaptive", "content": content}
+    return Attachment(content_type=ADAPTIVE_CARD, content=content).model_dump(by_alias=True, exclude_none=True)
+
+
+def message(content: dict) -> dict:
+    """A message activity carrying one card, as the connector takes it."""
+    activity = Activity(
+        type=ActivityTypes.message, attachments=[Attachment(content_type=ADAPTIVE_CARD, content=content)]
+    )
+    return activity.model_dump(by_alias=True, exclude_none=True)
 
 
 def submit(choice: Choice, data: dict | None = None) -> dict:

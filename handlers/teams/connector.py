@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 import msal
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 log = logging.getLogger("wwidw.teams")
 
@@ -53,6 +54,10 @@ class ConnectorError(Exception):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+
+
+class NoAnswer(ConnectorError):
+    """The connection broke before the connector answered."""
 
 
 class Connector:
@@ -194,38 +199,49 @@ class Connector:
         return answer["id"]
 
     def call(self, method: str, service_url: str, path: str, body: dict) -> dict:
-        """`method` `path` with the Bot Framework's retry rules; the JSON answer, or ConnectorError."""
-        for attempt in range(1, self.attempts + 1):
-            try:
-                response = self.request(method, service_url, path, body)
-            except httpx.TransportError as e:
-                # Nothing came back. Teams gives bots no way to read a conversation back to see
-                # whether it arrived, so like a 504 it is sent again (a rare duplicate rather
-                # than a lost answer).
-                error = ConnectorError(f"{method} {path}: {e.__class__.__name__}", code=e.__class__.__name__)
-                error.__cause__ = e
-                wait = self._backoff(attempt)
-            else:
-                if response.is_success:
-                    try:
-                        answer = response.json() if response.content else {}
-                    except ValueError:
-                        answer = {}
-                    return answer if isinstance(answer, dict) else {}
-                error = failure(method, path, response)
-                if response.status_code not in RETRYABLE:
-                    raise error
-                wait = error.retry_after if error.retry_after is not None else self._backoff(attempt)
-            if attempt == self.attempts:
-                raise error
-            if wait > self.max_wait:
-                # Longer than a person waiting for an answer should; the outbox reschedules instead.
-                error.retry_after = wait
-                raise error
-            log.info("Bot Framework %s %s (%s): try %d of %d in %.1f s", method, error.status, error.code, attempt + 1,
-                     self.attempts, wait)  # fmt: skip
-            self.sleep(wait)
-        raise AssertionError("unreachable")
+        """`method` `path` with the Bot Framework's retry rules; the JSON answer, or ConnectorError.
+        A Retry-After longer than `max_wait` is not waited for here: the error says how long."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            retry=retry_if_exception(self._worth_waiting_for),
+            wait=self._wait,
+            sleep=self.sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._call_once, method, service_url, path, body)
+
+    def _call_once(self, method: str, service_url: str, path: str, body: dict) -> dict:
+        try:
+            response = self.request(method, service_url, path, body)
+        except httpx.TransportError as e:
+            # Nothing came back. Teams gives bots no way to read a conversation back to see whether
+            # it arrived, so like a 504 it is sent again (a rare duplicate rather than a lost answer).
+            raise NoAnswer(f"{method} {path}: {e.__class__.__name__}", code=e.__class__.__name__) from e
+        if not response.is_success:
+            raise failure(method, path, response)
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            answer = {}
+        return answer if isinstance(answer, dict) else {}
+
+    def _worth_waiting_for(self, error: BaseException) -> bool:
+        if isinstance(error, NoAnswer):
+            return True
+        if not isinstance(error, ConnectorError) or error.status not in RETRYABLE:
+            return False  # refused for good, or no token (msal has its own retries)
+        # Longer than a person waiting for an answer should; the outbox reschedules instead.
+        return error.retry_after is None or error.retry_after <= self.max_wait
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception()
+        return error.retry_after if error.retry_after is not None else self._backoff(state.attempt_number)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception()
+        log.info("Bot Framework %s (%s): try %d of %d in %.1f s", error.status, error.code,
+                 state.attempt_number + 1, self.attempts, state.upcoming_sleep)  # fmt: skip
 
     def _backoff(self, attempt: int) -> float:
         """0.5, 1, 2 … seconds with jitter, so parallel senders do not come back in step."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from microsoft_agents.activity import Activity
 from sqlmodel import Session, select
 
 from models import TeamsConversation
@@ -27,14 +27,13 @@ class Place:
     name: str | None = None
 
     @classmethod
-    def of(cls, activity: dict) -> Place | None:
-        conversation = part(activity, "conversation")
-        data = part(activity, "channelData")
-        tenant = tenant_of(activity)
-        conversation_id, service_url = conversation.get("id"), activity.get("serviceUrl")
-        if not all(isinstance(v, str) and v for v in (tenant, conversation_id, service_url)):
+    def of(cls, activity: Activity) -> Place | None:
+        conversation, tenant, service_url = activity.conversation, tenant_of(activity), activity.service_url
+        if conversation is None or not (tenant and conversation.id and service_url):
             return None
-        kind = conversation.get("conversationType") or "personal"
+        conversation_id = conversation.id
+        kind = conversation.conversation_type or "personal"
+        data = channel_data(activity)
         name = part(data, "channel").get("name") or part(data, "team").get("name")
         return cls(
             tenant_id=tenant[:64],
@@ -46,39 +45,44 @@ class Place:
         )
 
 
+def channel_data(activity: Activity) -> dict:
+    """Teams' own part of an activity, as sent: the schema leaves it open, and Teams and Graph name
+    some of it differently (a shared channel's `type` is Graph's `membershipType`)."""
+    return activity.channel_data if isinstance(activity.channel_data, dict) else {}
+
+
 def part(data: dict, key: str) -> dict:
-    """A nested object of an activity, or {} when it is missing or not an object."""
+    """A nested object of the channel data, or {} when it is missing or not an object."""
     value = data.get(key) if isinstance(data, dict) else None
     return value if isinstance(value, dict) else {}
 
 
-def tenant_of(activity: dict) -> str | None:
-    tenant = part(part(activity, "channelData"), "tenant").get("id") or part(activity, "conversation").get("tenantId")
+def tenant_of(activity: Activity) -> str | None:
+    tenant = part(channel_data(activity), "tenant").get("id")
+    if not tenant and activity.conversation is not None:
+        tenant = activity.conversation.tenant_id
     return tenant if isinstance(tenant, str) and tenant else None
 
 
 def remember(db: Database, place: Place, person_id: int | None) -> bool:
     """Keep (or bring up to date) where this conversation is reached; True when it is new to us.
-    Safe under concurrency."""
-    for attempt in range(2):
-        try:
-            with db.transaction() as s:
-                row = find(s, place.tenant_id, place.conversation_id)
-                new = row is None
-                if row is None:
-                    row = TeamsConversation(tenant_id=place.tenant_id, conversation_id=place.conversation_id,
-                                            service_url=place.service_url, kind=place.kind)  # fmt: skip
-                    s.add(row)
-                changed = (row.service_url, row.person_id, row.name) != (place.service_url, person_id, place.name)
-                if changed or row.id is None:
-                    row.service_url, row.updated_at = place.service_url, utcnow()
-                    row.person_id = person_id if place.kind == "personal" else None
-                    row.name = place.name or row.name
-                return new
-        except IntegrityError:  # two first activities of one conversation at once
-            if attempt:
-                raise
-    return False
+    Safe under concurrency: two first activities of one conversation may arrive at once."""
+
+    def keep(s: Session) -> bool:
+        row = find(s, place.tenant_id, place.conversation_id)
+        new = row is None
+        if row is None:
+            row = TeamsConversation(tenant_id=place.tenant_id, conversation_id=place.conversation_id,
+                                    service_url=place.service_url, kind=place.kind)  # fmt: skip
+            s.add(row)
+        changed = (row.service_url, row.person_id, row.name) != (place.service_url, person_id, place.name)
+        if changed or row.id is None:
+            row.service_url, row.updated_at = place.service_url, utcnow()
+            row.person_id = person_id if place.kind == "personal" else None
+            row.name = place.name or row.name
+        return new
+
+    return db.racing(keep)
 
 
 def find(s: Session, tenant_id: str, conversation_id: str) -> TeamsConversation | None:

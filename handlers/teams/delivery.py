@@ -67,12 +67,13 @@ class TeamsTransport:
             if n < message.parts_sent:
                 continue  # arrived before an earlier attempt stopped
             self.wait_turn(message.workspace)
-            activity = {"type": "message", "attachments": [cards.attachment(content)]}
             if first_id and message.subscription_id and not message.thread_ref:
                 # A digest page too big for one card: the rest goes under its first card, not beside it.
                 conversation_id = f"{target[1]};messageid={first_id}"
             try:
-                response = self.connector.post(service_url, self.connector.activities_path(conversation_id), activity)
+                response = self.connector.post(
+                    service_url, self.connector.activities_path(conversation_id), cards.message(content)
+                )
             except ConnectorError as e:  # no token from Microsoft's login service (yet)
                 return resume(Retry(e.retry_after, f"token: {e.code or e.status}"), n, first_id)
             except httpx.ConnectError as e:

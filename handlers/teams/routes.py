@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+from microsoft_agents.activity import Activity
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -16,6 +18,9 @@ from handlers.teams.connector import Connector
 from handlers.teams.conversations import tenant_of
 
 log = logging.getLogger("wwidw.teams")
+# The schema logs a failed validation with the values that failed, which is what someone typed:
+# those stay out of the log (ours names only the fields).
+logging.getLogger("microsoft_agents.activity").setLevel(logging.CRITICAL)
 
 
 def connector_for(settings, token_http_client=None) -> Connector:
@@ -56,15 +61,23 @@ def teams_routes(core) -> list[Route]:
         except AuthError as e:
             log.warning("refused a Teams request: %s", e.reason)
             return PlainTextResponse("unauthorized" if e.status == 401 else "forbidden", status_code=e.status)
-        if tenant_id and tenant_of(activity) != tenant_id:
+        try:
+            parsed = Activity.model_validate(activity)
+        except ValidationError as e:
+            # Not an activity as the Bot Framework defines it: received (a retry would fail the same
+            # way), acted on in no way. The log names the fields, never their values.
+            fields = sorted({".".join(map(str, error["loc"][:2])) for error in e.errors()})[:5]
+            log.warning("ignored a Teams activity that does not fit the schema: %s", ", ".join(fields))
+            return Response(status_code=200)
+        if tenant_id and tenant_of(parsed) != tenant_id:
             log.warning("refused a Teams activity from another tenant")  # a single-tenant bot
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            answer = await run_in_threadpool(bot.handle, activity)
+            answer = await run_in_threadpool(bot.handle, parsed)
         except Exception:
             # An activity of a shape we did not foresee: say so in the log, and tell Teams it was
             # received (a retry would fail the same way). What was stored before stays stored.
-            log.exception("could not handle a Teams activity of type %r", str(activity.get("type"))[:40])
+            log.exception("could not handle a Teams activity of type %r", str(parsed.type)[:40])
             return Response(status_code=200)
         return JSONResponse(answer) if answer is not None else Response(status_code=200)
 

@@ -8,6 +8,7 @@ not fit, the bot offers help or skipping.
 from __future__ import annotations
 
 from bot import definition, formatting, store
+from bot.buttons import bound
 from bot.definition import Field
 from bot.navigation import MORE, Cursor
 from bot.parts import TurnPart
@@ -31,10 +32,10 @@ class Asking(TurnPart):
         title = self.t("ask.title", no=step.no, total=len(definition.steps()), step=step.title(self.locale))
         if list_field is not None:
             title += f" · {list_field.item_label(self.locale)} {c.item + 1}"
-        buttons = run.buttons
-        actions = [Choice(self.t("button.back"), buttons.for_question("cmd:back"))] if c != walk.first_of(1) else []
+        token = run.buttons.question_token()  # every button of this question carries it
+        actions = [Choice(self.t("button.back"), bound("cmd:back", token))] if c != walk.first_of(1) else []
         actions += [
-            Choice(self.t("button.skip"), buttons.for_question("cmd:skip")),
+            Choice(self.t("button.skip"), bound("cmd:skip", token)),
             Choice(self.t("button.help"), "cmd:help"),
             Choice(self.t("button.pause"), "cmd:pause"),
         ]
@@ -46,8 +47,8 @@ class Asking(TurnPart):
                     title=title,
                     input="choice",
                     options=[
-                        Choice(self.t("button.yes"), buttons.for_question("opt:yes"), "primary"),
-                        Choice(self.t("button.no"), buttons.for_question("opt:no")),
+                        Choice(self.t("button.yes"), bound("opt:yes", token), "primary"),
+                        Choice(self.t("button.no"), bound("opt:no", token)),
                     ],
                     actions=actions,
                     intervention_id=run.iv.id,
@@ -69,9 +70,7 @@ class Asking(TurnPart):
                 title=title,
                 note=note,
                 input=f.kind,
-                options=[
-                    Choice(o.label(self.locale), buttons.for_question(f"opt:{o.key}")) for o in walk.options_for(f)
-                ],
+                options=[Choice(o.label(self.locale), bound(f"opt:{o.key}", token)) for o in walk.options_for(f)],
                 multi=f.kind == "multichoice",
                 actions=actions,
                 intervention_id=run.iv.id,

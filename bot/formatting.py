@@ -1,15 +1,17 @@
 """Everything a person reads as a number, amount, date, moment, period or option label, in `nl` or `en`.
 
-Babel (CLDR) knows each language's separators and its month and day names. Our own rules are
-the method's: at most two decimals, a date as 1-3-2027 in both languages (as people type it
-back), an amount in euros as "€ 12.500", and periods as the programme names them ("oktober
-2026", "week 42 2026", "3e kwartaal 2026").
+Babel (CLDR) supplies what differs per language: decimal and group separators, the euro sign,
+month and day names. The patterns are the method's own: at most two decimals, a date as 1-3-2027
+in both languages (as people type it back), "€ 12.500", "vr 29 jan 2027 09:00", and periods as
+the programme names them ("oktober 2026", "week 42 2026", "3e kwartaal 2026"). The CLDR data is
+read once per language; formatting itself is plain string work, since digests format thousands
+of values in one pass.
 """
 
 from __future__ import annotations
 
 import calendar
-import decimal
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
@@ -17,19 +19,36 @@ from babel import Locale, dates, numbers
 
 from bot.definition import Field, Option
 
-DECIMAL = numbers.parse_pattern("#,##0.##")  # grouped, at most two decimals
-MONEY = numbers.parse_pattern("¤ #,##0.##")
-DAY = "d-M-y"
-SHORT_DAY = "d LLL y"  # stand-alone month abbreviations: "mrt", not "mrt."
-MONTH = "LLLL y"
-MOMENT = "EEE d LLL y HH:mm"
 PERCENT_UNITS = ("procent", "percent")
-HALF_UP = decimal.Context(rounding=decimal.ROUND_HALF_UP)  # 12,345 reads as 12,35, as people round
+
+
+@dataclass(frozen=True)
+class Language:
+    """What CLDR says about one language, as far as we print it."""
+
+    separators: dict  # str.maketrans: Python's "," and "." to this language's group and decimal signs
+    euro: str
+    months: tuple[str, ...]  # "oktober" (index 1-12)
+    short_months: tuple[str, ...]  # "okt" (stand-alone: without the abbreviation's dot)
+    weekdays: tuple[str, ...]  # "maandag" (ISO weekday 1-7)
+    short_weekdays: tuple[str, ...]  # "ma"
 
 
 @cache
-def language(locale: str) -> Locale:
-    return Locale.parse("en" if locale == "en" else "nl")
+def language(locale: str) -> Language:
+    cldr = Locale.parse("en" if locale == "en" else "nl")
+    months = dates.get_month_names("wide", "stand-alone", cldr)
+    short = dates.get_month_names("abbreviated", "stand-alone", cldr)
+    days = dates.get_day_names("wide", "format", cldr)
+    short_days = dates.get_day_names("abbreviated", "format", cldr)
+    return Language(
+        separators=str.maketrans(",.", numbers.get_group_symbol(cldr) + numbers.get_decimal_symbol(cldr)),
+        euro=numbers.get_currency_symbol("EUR", cldr),
+        months=("", *(months[m] for m in range(1, 13))),
+        short_months=("", *(short[m] for m in range(1, 13))),
+        weekdays=("", *(days[d] for d in range(7))),
+        short_weekdays=("", *(short_days[d] for d in range(7))),
+    )
 
 
 # --- numbers and amounts ---------------------------------------------------------------------
@@ -37,15 +56,15 @@ def language(locale: str) -> Locale:
 
 def number(value: float, locale: str) -> str:
     """12.500,5 in Dutch, 12,500.5 in English."""
-    with decimal.localcontext(HALF_UP):
-        text = DECIMAL.apply(value, language(locale))
-    return "0" if text == "-0" else text
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        return "0"
+    return text.translate(language(locale).separators)
 
 
 def money(value: float, locale: str) -> str:
     """ "€ 12.500,5" """
-    with decimal.localcontext(HALF_UP):
-        return MONEY.apply(value, language(locale), currency="EUR", currency_digits=False)
+    return f"{language(locale).euro} {number(value, locale)}"
 
 
 def amount(value: float | None, unit: str | None, locale: str) -> str:
@@ -74,17 +93,23 @@ def editable_number(value: float, locale: str) -> str:
 
 def day(value: date | datetime, locale: str) -> str:
     """ "1-3-2027" """
-    return dates.format_date(value, DAY, locale=language(locale))
+    return f"{value.day}-{value.month}-{value.year}"
 
 
 def short_day(value: date, locale: str) -> str:
     """ "1 mrt 2027" """
-    return dates.format_date(value, SHORT_DAY, locale=language(locale))
+    return f"{value.day} {language(locale).short_months[value.month]} {value.year}"
+
+
+def month(value: date, locale: str) -> str:
+    """ "oktober 2026" """
+    return f"{language(locale).months[value.month]} {value.year}"
 
 
 def moment(value: datetime, locale: str) -> str:
     """A moment in the zone it carries: "vr 29 jan 2027 09:00" / "Fri 29 Jan 2027 09:00"."""
-    return dates.format_datetime(value, MOMENT, locale=language(locale))
+    weekday = language(locale).short_weekdays[value.isoweekday()]
+    return f"{weekday} {short_day(value, locale)} {clock(value)}"
 
 
 def clock(value: datetime | time) -> str:
@@ -94,7 +119,7 @@ def clock(value: datetime | time) -> str:
 
 def weekday(iso_day: int, locale: str) -> str:
     """ "maandag" for 1 … "zondag" for 7."""
-    return dates.get_day_names("wide", locale=language(locale))[iso_day - 1]
+    return language(locale).weekdays[iso_day]
 
 
 def weekdays(iso_days, locale: str) -> str:
@@ -111,7 +136,7 @@ def period(start: date, end: date, locale: str) -> str:
     if start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]:
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         if months == 1:
-            return dates.format_date(start, MONTH, locale=language(locale))
+            return month(start, locale)
         if months == 3 and start.month % 3 == 1:
             quarter = start.month // 3 + 1
             return f"Q{quarter} {start.year}" if locale == "en" else f"{quarter}e kwartaal {start.year}"

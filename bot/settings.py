@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
     # The Bot Framework service: the issuer of inbound tokens and the audience of ours.
     teams_botframework_url: str = "https://api.botframework.com"
+    # Fernet keys (comma-separated, the first seals) for the secrets stored in the database.
+    wwidw_secret_key: SecretStr | None = None
     wwidw_locale: str = "nl"
     wwidw_timezone: str = "Europe/Amsterdam"
     # The organisation web chat users belong to (the local web chat has no accounts).
@@ -31,5 +33,5 @@ class Settings(BaseSettings):
         return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
-    def teams_enabled(self) -> bool:
-        return bool(self.teams_app_id and self.teams_app_password)
+    def secret_keys(self) -> str | None:
+        return self.wwidw_secret_key.get_secret_value() if self.wwidw_secret_key else None

@@ -17,4 +17,5 @@ from models.tables import (  # noqa: F401
     Report,
     Subscription,
     TeamsConversation,
+    TeamsRegistration,
 )

@@ -332,4 +332,16 @@ class TeamsConversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class TeamsRegistration(SQLModel, table=True):
+    """One organisation's own bot registration (an Entra app and its Azure Bot) in its Microsoft 365
+    tenant: Azure creates only single-tenant bots, so a deployment serving many tenants holds many."""
+
+    __tablename__ = "teams_registration"
+    id: int | None = Field(default=None, primary_key=True)
+    app_id: str = Field(max_length=64, unique=True)
+    tenant_id: str = Field(max_length=64, unique=True)
+    secret: str = Field(sa_column=Column(Text, nullable=False))  # the client secret, sealed (models/secrets.py)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 LIST_TABLES = {"effects": Effect, "indicators": Indicator, "reports": Report}

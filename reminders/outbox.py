@@ -61,6 +61,9 @@ class Retry:
     unsure: bool = False  # the platform may have received it: look before sending again
     parts_sent: int = 0  # of a message sent as several: how many arrived before this attempt stopped
     first_ref: str | None = None
+    # Nothing was tried: the platform account the message needs is not there (the workspace's app
+    # uninstalled, the tenant's bot removed). It waits as long as that takes, using up no attempt.
+    held: bool = False
 
 
 def resume(outcome: Result, parts_sent: int, first_ref: str | None) -> Result:
@@ -240,6 +243,12 @@ class OutboxSender:
             for message, result in others:
                 row = update(OUTBOX).where(OUTBOX.c.id == message.id, mine)
                 tries = attempts.get(message.id, 1)
+                if isinstance(result, Retry) and result.held:
+                    conn.execute(
+                        row.values(status="pending", not_before=now + timedelta(seconds=result.after or 600),
+                                   lease_until=None, attempts=OUTBOX.c.attempts - 1, error=result.error[:200])
+                    )  # fmt: skip
+                    continue
                 if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
                     log.warning("outbox message %s failed: %s", message.id, result.error)
                     conn.execute(row.values(status="failed", error=result.error[:200], lease_until=None))

@@ -207,7 +207,8 @@ def teams(db, make_server):
                 teams_openid_metadata_url=identity.metadata_url,
                 _env_file=None,
             )
-            self.server = make_server(create_app(core=Core(self.settings, teams_token_http=entra.client())))
+            self.core = Core(self.settings, teams_token_http=entra.client())
+            self.server = make_server(create_app(core=self.core))
             self.sender = TeamsSender(self.server.url, identity, connector)
 
         def user(self, user: str = "29:anna", name: str = "Anna de Vries", **kw) -> TeamsUser:
@@ -215,9 +216,8 @@ def teams(db, make_server):
 
         def transport(self):
             from handlers.teams.delivery import TeamsTransport
-            from handlers.teams.routes import connector_for
 
-            return TeamsTransport(db, connector_for(self.settings, entra.client()))
+            return TeamsTransport(db, self.core.teams)
 
     world = TeamsWorld()
     yield world

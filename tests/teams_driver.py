@@ -17,14 +17,16 @@ _ids = itertools.count(1)
 
 
 class TeamsSender:
-    def __init__(self, base_url: str, identity, connector):
+    """The Bot Framework posting activities for one bot (`app_id`: its tokens' audience)."""
+
+    def __init__(self, base_url: str, identity, connector, app_id: str = APP_ID):
         self.http = httpx.Client(base_url=base_url, timeout=30)
-        self.identity, self.connector = identity, connector
+        self.identity, self.connector, self.app_id = identity, connector, app_id
 
     def post(self, activity: dict, token: str | None = "valid") -> httpx.Response:
         headers = {}
         if token == "valid":
-            token = self.identity.token(APP_ID, activity.get("serviceUrl"))
+            token = self.identity.token(self.app_id, activity.get("serviceUrl"))
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return self.http.post("/api/messages", json=activity, headers=headers)

@@ -20,10 +20,12 @@ from bot.wizard import Wizard
 from handlers.slack.delivery import SlackTransport
 from handlers.slack.routes import slack_routes
 from handlers.teams.delivery import TeamsTransport
-from handlers.teams.routes import connector_for, teams_routes
+from handlers.teams.registrations import Registrations
+from handlers.teams.routes import teams_routes
 from handlers.web.delivery import WebTransport
 from handlers.web.routes import web_routes
 from models.db import Database
+from models.secrets import Vault
 from reminders.outbox import Transport
 from reminders.runner import Reminders
 
@@ -32,13 +34,15 @@ MAX_BODY = 512 * 1024
 
 
 class Core:
-    """What every adapter needs: the database, the wizard and its forms, the settings."""
+    """What every adapter needs: the database, the wizard and its forms, the settings, the vault
+    of stored secrets and the Teams bot registrations."""
 
     def __init__(self, settings: Settings, db: Database | None = None, teams_token_http=None):
         self.settings = settings
-        # msal's HTTP client for Microsoft's login service (tests point it at a fake); None: msal's own.
-        self.teams_token_http = teams_token_http
         self.db = db or Database(settings.database_url)
+        self.vault = Vault(settings.secret_keys)
+        # msal's HTTP client for Microsoft's login service (tests point it at a fake); None: msal's own.
+        self.teams = Registrations(settings, self.db, self.vault, teams_token_http)
         self.wizard = Wizard(self.db, settings.wwidw_locale, settings.wwidw_timezone)
         self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
 
@@ -57,16 +61,14 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
         routes += slack_routes(core)
     else:
         log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
-    if core.settings.teams_enabled:
-        routes += teams_routes(core)
-    else:
-        log.info("Teams is off: set TEAMS_APP_ID and TEAMS_APP_PASSWORD to enable /api/messages")
+    # Always there: a tenant's bot added with `wwidw teams add` is served without a restart.
+    routes += teams_routes(core)
 
     @asynccontextmanager
     async def lifespan(app):
         reminders = None
         if with_reminders:
-            reminders = Reminders(core.settings, core.db, transports(core.settings, core.db))
+            reminders = Reminders(core.settings, core.db, transports(core))
             reminders.start()
         yield
         if reminders is not None:
@@ -89,11 +91,11 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
     return app
 
 
-def transports(settings: Settings, db: Database) -> dict[str, Transport]:
-    """How the outbox sender reaches each platform that is configured."""
-    found: dict[str, Transport] = {"web": WebTransport(db)}
+def transports(core: Core) -> dict[str, Transport]:
+    """How the outbox sender reaches each platform. Teams is always among them: a tenant's bot may
+    be added while messages for it wait."""
+    settings = core.settings
+    found: dict[str, Transport] = {"web": WebTransport(core.db), "teams": TeamsTransport(core.db, core.teams)}
     if settings.slack_enabled:
         found["slack"] = SlackTransport(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    if settings.teams_enabled:
-        found["teams"] = TeamsTransport(db, connector_for(settings))
     return found

@@ -15,9 +15,11 @@ from sqlmodel import select
 from bot import organisations
 from bot.documents import as_dict, render_markdown
 from bot.settings import Settings
+from handlers.teams import registrations
 from handlers.teams.package import build_package
-from models import Indicator, Intervention, Measurement, Organisation, Person
+from models import Indicator, Intervention, Measurement, Organisation, Person, secrets
 from models.db import Database
+from models.secrets import SecretKeyError, Vault
 from reminders.runner import Reminders
 from wwidw.app import Core, create_app, transports
 
@@ -50,6 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     organisation.add_argument("name", nargs="?", help="the organisation's name or number")
     organisation.add_argument("value", nargs="?", help="partner: on|off (default on); rename: the new name")
 
+    bots = commands.add_parser("teams", help="the Teams bot registrations: one per tenant (list, add, remove)")
+    bots.add_argument("action", choices=["list", "add", "remove"])
+    bots.add_argument("--tenant-id", help="the organisation's Microsoft 365 tenant (Directory ID)")
+    bots.add_argument("--app-id", help="its bot's Entra app (Application ID)")
+    bots.add_argument("--secret-file", help="a file holding the app's client secret, or - for standard input")
+    bots.add_argument("--name", help="add: the name of the tenant's organisation")
+
+    vault = commands.add_parser("secrets", help="WWIDW_SECRET_KEY: make a key, check it, reseal with a new one")
+    vault.add_argument("action", choices=["new-key", "check", "rotate"])
+
     teams = commands.add_parser("teams-package", help="write the Microsoft Teams app package (manifest and icons)")
     teams.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID (a GUID)")
     teams.add_argument("--out", default="wwidw-teams.zip", help="the zip to write (default: wwidw-teams.zip)")
@@ -63,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "teams-package":
         return teams_package_command(args)
+    if args.command == "secrets" and args.action == "new-key":
+        print(Vault.new_key())
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic's steps and APScheduler's every-second job runs would drown what matters.
     for noisy in ("alembic", "apscheduler", "httpx"):
@@ -78,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "organisation":
         return organisation_command(settings, args.action, args.name, args.value)
+    if args.command in ("teams", "secrets"):
+        try:
+            return teams_command(settings, args) if args.command == "teams" else secrets_command(settings, args.action)
+        except (SecretKeyError, ValueError, OSError) as problem:
+            print(f"wwidw {args.command}: {problem}", file=sys.stderr)
+            return 1
     if args.command == "export-measurements":
         return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
@@ -153,11 +174,25 @@ def organisation_command(settings: Settings, action: str, name: str | None, valu
     return 0
 
 
+def ready(settings: Settings) -> Core | None:
+    """The program's parts on an upgraded database whose stored secrets the key opens; None (after
+    one line on standard error) when the key is missing or wrong: nothing has been changed then."""
+    try:
+        core = Core(settings)
+        core.db.upgrade()
+        secrets.check(core.db, core.vault)
+    except SecretKeyError as problem:
+        print(f"wwidw: {problem}", file=sys.stderr)
+        return None
+    return core
+
+
 def worker_command(settings: Settings) -> int:
-    db = Database(settings.database_url)
-    db.upgrade()
+    core = ready(settings)
+    if core is None:
+        return 1
     logging.getLogger("wwidw").info("reminder worker started")
-    reminders = Reminders(settings, db, transports(settings, db), blocking=True)
+    reminders = Reminders(settings, core.db, transports(core), blocking=True)
     try:
         reminders.start()
     except (KeyboardInterrupt, SystemExit):
@@ -166,12 +201,42 @@ def worker_command(settings: Settings) -> int:
 
 
 def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
-    core = Core(settings)
-    core.db.upgrade()
+    core = ready(settings)
+    if core is None:
+        return 1
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
     uvicorn.run(
         create_app(core=core, with_reminders=with_reminders), host=host, port=port, log_level="info", access_log=False
     )
+    return 0
+
+
+def teams_command(settings: Settings, args: argparse.Namespace) -> int:
+    """For whoever runs the deployment: each organisation's IT department registers its own bot
+    (Azure creates only single-tenant ones) and hands over its ids and client secret."""
+    db = Database(settings.database_url)
+    if args.action == "list":
+        for app_id, tenant_id, name in registrations.listing(db):
+            print(f"{tenant_id}\t{app_id}\t{name}")
+        return 0
+    if args.action == "remove":
+        if not registrations.remove(db, args.app_id or args.tenant_id or ""):
+            raise ValueError("no such registration (see `wwidw teams list`)")
+        print("removed; messages for that tenant wait until its bot is added again")
+        return 0
+    if not (args.tenant_id and args.app_id and args.secret_file):
+        raise ValueError("add needs --tenant-id, --app-id and --secret-file")
+    secret = sys.stdin.read() if args.secret_file == "-" else Path(args.secret_file).read_text("utf-8")
+    print(registrations.add(db, Vault(settings.secret_keys), args.app_id, args.tenant_id, secret, args.name))
+    return 0
+
+
+def secrets_command(settings: Settings, action: str) -> int:
+    db, vault = Database(settings.database_url), Vault(settings.secret_keys)
+    if action == "check":
+        print(f"the key opens all {secrets.check(db, vault)} stored secrets")
+    else:
+        print(f"{secrets.reseal_all(db, vault)} stored secrets sealed again with the first key")
     return 0
 
 

@@ -25,8 +25,9 @@ from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.values import MAX_INTEGER
 from handlers.teams import cards
-from handlers.teams.connector import Connector, ConnectorError
+from handlers.teams.connector import ConnectorError
 from handlers.teams.conversations import Place, channel_data, part, remember
+from handlers.teams.registrations import Registration, Registrations
 
 log = logging.getLogger("wwidw.teams")
 TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")  # markup, not "<5" typed in a sentence
@@ -67,17 +68,18 @@ def plain_text(text: str) -> str:
 
 
 class TeamsBot:
-    def __init__(self, core, connector: Connector):
+    def __init__(self, core, registrations: Registrations):
         self.core = core
         self.db, self.wizard, self.forms = core.db, core.wizard, core.forms
-        self.connector = connector
+        self.registrations = registrations
         self.default_locale = core.settings.wwidw_locale
 
     # --- entry -------------------------------------------------------------------------------
 
-    def handle(self, activity: Activity) -> dict | None:
-        """Act on one activity; returns the body of the answer to an `invoke` (a dialog), if any."""
-        place, sender = Place.of(activity), activity.from_property
+    def handle(self, activity: Activity, registration: Registration) -> dict | None:
+        """Act on one activity that came through `registration` (its token's audience); returns
+        the body of the answer to an `invoke` (a dialog), if any."""
+        place, sender = Place.of(activity, registration.app_id), activity.from_property
         if place is None or sender is None or not sender.id:
             return None  # nothing we could answer to
         kind = activity.type
@@ -295,7 +297,7 @@ class TeamsBot:
     def post_cards(self, place: Place, contents: list[dict], reply_to: str | None = None) -> None:
         for content in contents:
             try:
-                self.connector.send(place.service_url, place.conversation_id, cards.message(content), reply_to)
+                self.connector(place).send(place.service_url, place.conversation_id, cards.message(content), reply_to)
             except ConnectorError as e:
                 # The answer is already stored; the person can ask for the question again.
                 log.warning("sending to Teams failed: %s %s", e.status, e.code)
@@ -306,11 +308,16 @@ class TeamsBot:
         card_id, message = activity.reply_to_id, cards.message(content)
         try:
             if card_id:
-                self.connector.update(place.service_url, place.conversation_id, card_id, message)
+                self.connector(place).update(place.service_url, place.conversation_id, card_id, message)
             else:
-                self.connector.send(place.service_url, place.conversation_id, message)
+                self.connector(place).send(place.service_url, place.conversation_id, message)
         except ConnectorError as e:
             log.warning("updating a Teams card failed: %s %s", e.status, e.code)
+
+    def connector(self, place: Place):
+        """The connector of the bot the activity came through: an answer goes out as that bot."""
+        registrations = self.registrations
+        return registrations.connector(registrations.for_app(place.app_id) or registrations.for_tenant(place.tenant_id))
 
     @staticmethod
     def event_id(activity: Activity) -> str | None:

@@ -2,7 +2,7 @@
 
 The channel sends `Authorization: Bearer <jwt>`. The token is valid when it is signed RS256 by a key
 in the JWKS named by the OpenID metadata document, its issuer is `https://api.botframework.com`,
-its audience is our app id, it is current (`exp`, and `nbf` if present, with 5 minutes leeway) and
+its audience is one of our bots' app ids, it is current (`exp`, and `nbf` if present, with 5 minutes leeway) and
 its `serviceurl` claim is the activity's `serviceUrl`.
 
 Statuses of `AuthError`:
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -67,14 +68,15 @@ class BotFrameworkAuth:
 
     def __init__(
         self,
-        app_id: str,
+        app_id: str | Callable[[str], bool],
         metadata_url: str = METADATA_URL,
         http: httpx.Client | None = None,
         leeway: int = 300,
         refresh_every: float = 24 * 3600,
         issuer: str = ISSUER,
     ):
-        self.app_id = app_id
+        # Whose tokens these are: one app id, or a test of the audience (a deployment of many bots).
+        self.accepts = app_id if callable(app_id) else app_id.__eq__
         self.metadata_url = metadata_url
         self.issuer = issuer  # sovereign clouds have their own (e.g. https://api.botframework.us)
         self._own_http = http is None
@@ -125,14 +127,16 @@ class BotFrameworkAuth:
                 token,
                 key,
                 algorithms=["RS256"],
-                audience=self.app_id,
                 issuer=self.issuer,
                 leeway=self.leeway,
-                options={"require": ["exp", "iss", "aud"]},
+                options={"require": ["exp", "iss", "aud"], "verify_aud": False},  # checked below
             )
         except jwt.PyJWTError as e:
             status, reason = next((s, r) for kind, s, r in TOKEN_FAULTS if isinstance(e, kind))
             raise AuthError(status, reason) from None
+        audience = claims.get("aud")
+        if not (isinstance(audience, str) and self.accepts(audience)):
+            raise AuthError(403, "wrong audience")
         # The token is bound to one channel endpoint; replies go to the activity's serviceUrl, so
         # a real token must not carry an activity that points somewhere else.
         claim = claims.get("serviceurl")

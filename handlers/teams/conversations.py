@@ -25,9 +25,10 @@ class Place:
     service_url: str
     kind: str  # personal | channel | groupChat
     name: str | None = None
+    app_id: str | None = None  # the bot registration it came through, when it came in an activity
 
     @classmethod
-    def of(cls, activity: Activity) -> Place | None:
+    def of(cls, activity: Activity, app_id: str | None = None) -> Place | None:
         conversation, tenant, service_url = activity.conversation, tenant_of(activity), activity.service_url
         if conversation is None or not (tenant and conversation.id and service_url):
             return None
@@ -42,6 +43,7 @@ class Place:
             # A kind we do not know is treated as a group: never as a personal chat.
             kind=kind if kind in ("personal", "channel", "groupChat") else "groupChat",
             name=name[:200] if isinstance(name, str) else None,
+            app_id=app_id,
         )
 
 

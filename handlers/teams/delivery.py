@@ -16,8 +16,9 @@ import httpx
 
 from bot.replies import reply_from_dict
 from handlers.teams import cards
-from handlers.teams.connector import Connector, ConnectorError, error_code, retry_after
+from handlers.teams.connector import ConnectorError, error_code, retry_after
 from handlers.teams.conversations import Place, any_in_tenant, find, personal, remember
+from handlers.teams.registrations import NO_REGISTRATION, Registrations
 from models.db import Database
 from reminders.outbox import Envelope, Failed, Result, Retry, Sent, resume
 
@@ -30,17 +31,23 @@ UNREACHABLE = {
     "ConversationNotFound",
 }
 RETRYABLE = {429, 412, 502, 503, 504}
+NO_BOT_WAIT = 600.0  # seconds before a message to a tenant without a bot registration is tried again
 
 
 class TeamsTransport:
-    def __init__(self, db: Database, connector: Connector, per_tenant: float = PER_TENANT):
+    def __init__(self, db: Database, registrations: Registrations, per_tenant: float = PER_TENANT):
         self.db = db
-        self.connector = connector
+        self.registrations = registrations
         self.interval = 1.0 / per_tenant
         self.lock = threading.Lock()
         self.next_slot: dict[str, float] = {}
 
     def deliver(self, message: Envelope) -> Result:
+        registration = self.registrations.for_tenant(message.workspace)
+        if registration is None:
+            # The tenant's bot was removed (or not added yet): what waits for it keeps waiting.
+            return Retry(NO_BOT_WAIT, NO_REGISTRATION, held=True)
+        connector = self.registrations.connector(registration)
         with self.db.transaction() as s:
             ref = personal(s, message.person_id) if message.person_id else find(s, message.workspace, message.channel)
             target = (ref.service_url, ref.conversation_id) if ref is not None else None
@@ -49,7 +56,7 @@ class TeamsTransport:
             nearby = any_in_tenant(s, message.workspace) if target is None and message.person_id else None
         if target is None and nearby is not None:
             try:
-                chat = self.connector.create_conversation(nearby, message.workspace, message.channel)
+                chat = connector.create_conversation(nearby, message.workspace, message.channel)
             except ConnectorError as e:
                 if e.code in UNREACHABLE or e.status in (403, 404):
                     return Failed(e.code or f"http {e.status}", unreachable=True)
@@ -71,8 +78,8 @@ class TeamsTransport:
                 # A digest page too big for one card: the rest goes under its first card, not beside it.
                 conversation_id = f"{target[1]};messageid={first_id}"
             try:
-                response = self.connector.post(
-                    service_url, self.connector.activities_path(conversation_id), cards.message(content)
+                response = connector.post(
+                    service_url, connector.activities_path(conversation_id), cards.message(content)
                 )
             except ConnectorError as e:  # no token from Microsoft's login service (yet)
                 return resume(Retry(e.retry_after, f"token: {e.code or e.status}"), n, first_id)

@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from handlers.teams.app import TeamsBot
 from handlers.teams.auth import AuthError, BotFrameworkAuth
-from handlers.teams.connector import Connector
 from handlers.teams.conversations import tenant_of
 
 log = logging.getLogger("wwidw.teams")
@@ -23,26 +22,18 @@ log = logging.getLogger("wwidw.teams")
 logging.getLogger("microsoft_agents.activity").setLevel(logging.CRITICAL)
 
 
-def connector_for(settings, token_http_client=None) -> Connector:
-    return Connector(
-        settings.teams_app_id,
-        settings.teams_app_password.get_secret_value(),
-        settings.teams_tenant_id,
-        settings.teams_authority_host,
-        token_http_client=token_http_client,
-        scope=settings.teams_botframework_url.rstrip("/") + "/.default",
-    )
-
-
 def teams_routes(core) -> list[Route]:
-    settings = core.settings
+    settings, registrations = core.settings, core.teams
     auth = BotFrameworkAuth(
-        settings.teams_app_id, settings.teams_openid_metadata_url, issuer=settings.teams_botframework_url.rstrip("/")
+        lambda app_id: registrations.for_app(app_id) is not None,
+        settings.teams_openid_metadata_url,
+        issuer=settings.teams_botframework_url.rstrip("/"),
     )
-    bot = TeamsBot(core, connector_for(settings, core.teams_token_http))
-    tenant_id = settings.teams_tenant_id
+    bot = TeamsBot(core, registrations)
 
     async def messages(request: Request):
+        if not await run_in_threadpool(registrations.any):
+            return PlainTextResponse("Teams is off: no bot registration", status_code=404)
         body = await request.body()
         try:
             activity = json.loads(body)
@@ -55,7 +46,7 @@ def teams_routes(core) -> list[Route]:
             # Teams only: other Bot Framework channels (Web Chat, Direct Line) let their client say
             # who and which tenant it is, and their tokens are just as valid.
             channel = channel if isinstance(channel, str) else ""
-            await run_in_threadpool(auth.verify, request.headers.get("authorization"), service_url, channel)
+            claims = await run_in_threadpool(auth.verify, request.headers.get("authorization"), service_url, channel)
             if channel != "msteams":
                 raise AuthError(403, "not the Teams channel")
         except AuthError as e:
@@ -69,11 +60,14 @@ def teams_routes(core) -> list[Route]:
             fields = sorted({".".join(map(str, error["loc"][:2])) for error in e.errors()})[:5]
             log.warning("ignored a Teams activity that does not fit the schema: %s", ", ".join(fields))
             return Response(status_code=200)
-        if tenant_id and tenant_of(parsed) != tenant_id:
-            log.warning("refused a Teams activity from another tenant")  # a single-tenant bot
+        registration = registrations.for_app(claims["aud"])
+        if registration is None or not registration.serves(tenant_of(parsed)):
+            # A single-tenant bot speaks for its own tenant only: a genuine token of organisation
+            # A's bot must not carry an activity that says it comes from organisation B.
+            log.warning("refused a Teams activity from another tenant than its bot's")
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            answer = await run_in_threadpool(bot.handle, parsed)
+            answer = await run_in_threadpool(bot.handle, parsed, registration)
         except Exception:
             # An activity of a shape we did not foresee: say so in the log, and tell Teams it was
             # received (a retry would fail the same way). What was stored before stays stored.

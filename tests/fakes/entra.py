@@ -41,7 +41,11 @@ class FakeEntra:
         self.tenant_guid = tenant_guid(tenant)
         self.scope = SCOPE
         self.expires_in = 3599
+        # Every app this fake knows: client id -> (secret, tenant). One deployment may hold the bots
+        # of many tenants, each registered in its own tenant.
+        self.apps: dict[str, tuple[str, str]] = {client_id: (client_secret, tenant)}
         self.issued: list[str] = []  # every access token handed out, oldest first
+        self.issued_to: dict[str, str] = {}  # access token -> the client id it was issued to
         self.token_requests = 0  # POSTs to the token endpoint, refused ones included
         self.discovery_requests = 0
         self.unexpected: list[str] = []
@@ -68,25 +72,31 @@ class FakeEntra:
             self.unexpected.append(f"{request.method} {request.url}")
         return error(404, "invalid_request", f"AADSTS90000: no such endpoint {url.path}")
 
+    def add_app(self, client_id: str, client_secret: str, tenant: str) -> None:
+        """Another organisation's bot, registered in its own tenant."""
+        with self._lock:
+            self.apps[client_id] = (client_secret, tenant)
+
     def known(self, tenant: str) -> bool:
-        return tenant.lower() in {self.tenant.lower(), self.tenant_guid}
+        return any(tenant.lower() in {t.lower(), tenant_guid(t)} for _, t in self.apps.values())
 
     def discovery(self, tenant: str) -> httpx.Response:
         with self._lock:
             self.discovery_requests += 1
         if not self.known(tenant):
             return error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
-        base = f"{self.host}/{self.tenant_guid}"
+        guid = tenant_guid(tenant)
+        base = f"{self.host}/{guid}"
         config = {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{self.host}/{self.tenant_guid}/discovery/v2.0/keys",
+            "jwks_uri": f"{self.host}/{guid}/discovery/v2.0/keys",
             "response_modes_supported": ["query", "fragment", "form_post"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"https://login.microsoftonline.com/{self.tenant_guid}/v2.0",
+            "issuer": f"https://login.microsoftonline.com/{guid}/v2.0",
             "request_uri_parameter_supported": False,
             "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
@@ -117,24 +127,27 @@ class FakeEntra:
             form.setdefault("client_secret", unquote(password.replace("+", " ")))
         if form.get("grant_type") != "client_credentials":
             return error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
-        if form.get("client_id") != self.client_id:
+        client_id = form.get("client_id")
+        secret, home = self.apps.get(client_id, (None, None))
+        if home is None or tenant_guid(home) != tenant_guid(tenant):
             return error(
                 400,
                 "unauthorized_client",
                 f"AADSTS700016: Application with identifier '{form.get('client_id')}' was not found.",
             )
-        if form.get("client_secret") != self.client_secret:
+        if form.get("client_secret") != secret:
             return error(
                 401,
                 "invalid_client",
                 "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request "
-                f"is the client secret value, not the client secret ID, for a secret added to app '{self.client_id}'.",
+                f"is the client secret value, not the client secret ID, for a secret added to app '{client_id}'.",
             )
         if form.get("scope", "").split() != [self.scope]:
             return error(400, "invalid_scope", f"AADSTS1002012: The provided value for scope {form.get('scope')}")
         access = f"eyJ0eXAiOiJKV1QifQ.fake-{next(self._seq)}-{secrets.token_urlsafe(24)}"
         with self._lock:
             self.issued.append(access)
+            self.issued_to[access] = client_id
         answer = {"token_type": "Bearer", "expires_in": self.expires_in, "ext_expires_in": self.expires_in}
         return httpx.Response(200, json={**answer, "access_token": access})
 

@@ -4,6 +4,7 @@ other parts through the turn (`self.run`)."""
 
 from __future__ import annotations
 
+from bot.i18n import t
 from bot.replies import Reply
 
 
@@ -23,7 +24,7 @@ class TurnPart:
         return self.run.replies
 
     def t(self, key: str, **params) -> str:
-        return self.run.t(key, **params)
+        return t(self.run.locale, key, **params)
 
     def say(self, key: str, kind: str = "info", **params) -> Reply:
         return self.run.say(key, kind=kind, **params)

@@ -15,6 +15,8 @@ language, the replies) and hands the work to its parts, one file each:
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlmodel import Session, select
 
 from bot import search
@@ -86,13 +88,36 @@ class TurnRun:
         self._iv: Intervention | None = iv if iv is not None and iv.author_id == person_id else None
         self.refused = False  # a button that no longer applied: nothing was changed
         self.walk = Walk(self)
-        self.buttons = Buttons(self)
-        self.asking = Asking(self)
-        self.editing = Editing(self)
-        self.menus = Menus(self)
-        self.measuring = Measuring(self)
-        self.library = Library(self)
-        self.indicators = IndicatorTurn(self)
+
+    # The other parts are made when a turn first needs them: most turns use only a few.
+
+    @cached_property
+    def buttons(self) -> Buttons:
+        return Buttons(self)
+
+    @cached_property
+    def asking(self) -> Asking:
+        return Asking(self)
+
+    @cached_property
+    def editing(self) -> Editing:
+        return Editing(self)
+
+    @cached_property
+    def menus(self) -> Menus:
+        return Menus(self)
+
+    @cached_property
+    def measuring(self) -> Measuring:
+        return Measuring(self)
+
+    @cached_property
+    def library(self) -> Library:
+        return Library(self)
+
+    @cached_property
+    def indicators(self) -> IndicatorTurn:
+        return IndicatorTurn(self)
 
     def t(self, key: str, **params) -> str:
         return t(self.locale, key, **params)

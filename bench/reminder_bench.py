@@ -6,7 +6,11 @@ Retry-After otherwise). Printed: the wall time until every reminder has arrived 
 the rate limit allows (each DM gets five messages: four seconds), the CPU milliseconds this
 process spent per reminder, and how many reminders arrived twice or not at all.
 
-    python -m bench.reminder_bench [--people 2000] [--each 5] [--postgres]
+With `--workspaces 20` the people are spread over twenty Slack workspaces, each installed (its
+token sealed in the installation store, as `/slack/install` leaves it), and every message goes
+with its own workspace's token, as in a deployment for the whole network.
+
+    python -m bench.reminder_bench [--people 2000] [--each 5] [--workspaces 1] [--postgres]
 """
 
 from __future__ import annotations
@@ -20,21 +24,25 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
+from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import func, insert, select, text
 
 from bench.databases import scratch_database
 from bot.replies import reply_from_dict
+from bot.settings import Settings
 from handlers.slack import blocks
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import OneWorkspace, Workspaces
 from models import Identity, Indicator, Intervention, Organisation, OutboxMessage, Person
 from models.db import Database
+from models.secrets import Vault
 from models.tables import utcnow
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
-from tests.fakes.slack_api import TOKEN, FakeSlack
+from tests.fakes.slack_api import APP_ID, CLIENT_ID, CLIENT_SECRET, TOKEN, FakeSlack
 
 
-def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
+def serve_fake(urls: mp.Queue, arrivals: mp.Queue, tokens: dict[str, str]) -> None:
     """The fake Web API in its own process; reports each delivered outbox id (or "429")."""
 
     def listener(call):
@@ -42,6 +50,7 @@ def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
             arrivals.put(call.args["metadata"]["event_payload"]["outbox_id"])
 
     fake = FakeSlack(listener=listener, per_channel=1.0)
+    fake.tokens.update(tokens)
     original = fake.answer
 
     def answer(method, args, authorization):
@@ -55,18 +64,29 @@ def serve_fake(urls: mp.Queue, arrivals: mp.Queue) -> None:
     threading.Event().wait()
 
 
-def fill(db: Database, people: int, each: int) -> None:
+def team(n: int, workspaces: int) -> str:
+    return f"T{n % workspaces + 1}"
+
+
+def workspace_tokens(workspaces: int) -> dict[str, str]:
+    return {TOKEN: "T1"} if workspaces == 1 else {f"xoxb-T{i}-bench": f"T{i}" for i in range(1, workspaces + 1)}
+
+
+def fill(db: Database, people: int, each: int, workspaces: int) -> None:
     """People, descriptions and indicators, inserted in bulk; every indicator due a second ago."""
     now = utcnow()
     month = date(now.year, now.month, 1)
     with db.engine.begin() as conn:
-        org_id = conn.execute(
-            insert(Organisation).values(name="Bench", slack_team_id="T1", created_at=now)
-        ).inserted_primary_key[0]
+        orgs = {
+            f"T{i}": conn.execute(
+                insert(Organisation).values(name=f"Bench {i}", slack_team_id=f"T{i}", created_at=now)
+            ).inserted_primary_key[0]
+            for i in range(1, workspaces + 1)
+        }
         conn.execute(
             insert(Person),
             [
-                {"id": n + 1, "organisation_id": org_id, "display_name": f"P{n}", "created_at": now}
+                {"id": n + 1, "organisation_id": orgs[team(n, workspaces)], "display_name": f"P{n}", "created_at": now}
                 for n in range(people)
             ],
         )
@@ -76,7 +96,7 @@ def fill(db: Database, people: int, each: int) -> None:
                 {
                     "person_id": n + 1,
                     "platform": "slack",
-                    "workspace": "T1",
+                    "workspace": team(n, workspaces),
                     "external_id": f"U{n:05d}",
                     "created_at": now,
                 }
@@ -88,7 +108,7 @@ def fill(db: Database, people: int, each: int) -> None:
             [
                 {
                     "id": n + 1,
-                    "organisation_id": org_id,
+                    "organisation_id": orgs[team(n, workspaces)],
                     "author_id": n + 1,
                     "status": "published",
                     "title": f"Project {n}",
@@ -137,10 +157,10 @@ def bare_http(db: Database, slack_url: str, workers: int, each: int) -> float:
             for text_, message_blocks in blocks.messages(replies, body["locale"]):
                 rounds[seen[channel] % each].append({"channel": "B" + channel, "text": text_, "blocks": message_blocks})
             seen[channel] += 1
-    slack = SlackTransport(TOKEN, slack_url)
+    slack = SlackTransport(OneWorkspace(TOKEN), slack_url)
 
     def post(payload: dict) -> None:
-        assert slack.call("chat.postMessage", payload).json()["ok"]
+        assert slack.call(TOKEN, "chat.postMessage", payload).json()["ok"]
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
@@ -150,14 +170,31 @@ def bare_http(db: Database, slack_url: str, workers: int, each: int) -> float:
     return time.perf_counter() - t0
 
 
-def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int) -> None:
+def installed(db: Database, slack_url: str, workspaces: int) -> Workspaces | OneWorkspace:
+    """The workspaces' tokens as the sender finds them: one from the environment, or each
+    workspace's own, sealed in the installation store."""
+    if workspaces == 1:
+        return OneWorkspace(TOKEN)
+    key = Vault.new_key()
+    settings = Settings(database_url=db.url, slack_client_id=CLIENT_ID, slack_client_secret=CLIENT_SECRET,
+                        slack_signing_secret="unused", slack_api_url=slack_url, wwidw_secret_key=key,
+                        _env_file=None)  # fmt: skip
+    found = Workspaces(settings, db, Vault(key))
+    for token, team_id in workspace_tokens(workspaces).items():
+        found.store.save_bot(Bot(app_id=APP_ID, enterprise_id=None, team_id=team_id, bot_token=token,
+                                 bot_id="BBOT", bot_user_id="UBOT", bot_scopes="chat:write"))  # fmt: skip
+    return found
+
+
+def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int, workspaces: int) -> None:
     db = Database(url)
     db.upgrade()
-    fill(db, people, each)
+    fill(db, people, each, workspaces)
     total = people * each
     workers = 4  # the fake answers in about a millisecond; more threads only add GIL contention
     engine = Engine(db, batch=500)
-    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, slack_url)}, batch=500, workers=workers)
+    transport = SlackTransport(installed(db, slack_url, workspaces), slack_url)
+    sender = OutboxSender(db, {"slack": transport}, batch=500, workers=workers)
     received: Counter = Counter()
     limited = 0
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -184,7 +221,10 @@ def measure(url: str, slack_url: str, arrivals: mp.Queue, people: int, each: int
     sender.close()
     bare = bare_http(db, slack_url, workers, each)
     floor = float(each - 1)  # one message per second per DM: the last of five leaves 4 s after the first
-    print(f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each)")
+    print(
+        f"database: {db.engine.dialect.name}; {total} reminders for {people} people ({each} each) "
+        f"in {workspaces} workspace{'s' if workspaces > 1 else ''}"
+    )
     print(f"wall time: {wall:.1f} s; floor set by the rate limit: {floor:.1f} s; ratio {wall / floor:.2f} (aim <= 1.2)")
     print(f"bare HTTP posting the same messages, no database: {bare:.1f} s; ratio {wall / bare:.2f}")
     print(f"CPU: {cpu * 1000 / total:.2f} ms per reminder (aim <= 2)")
@@ -199,14 +239,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--each", type=int, default=5)
+    parser.add_argument("--workspaces", type=int, default=1)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
     urls, arrivals = mp.Queue(), mp.Queue()
-    fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
+    fake = mp.Process(target=serve_fake, args=(urls, arrivals, workspace_tokens(args.workspaces)), daemon=True)
     fake.start()
     slack_url = urls.get(timeout=30)
     with scratch_database(args.postgres) as url:
-        measure(url, slack_url, arrivals, args.people, args.each)
+        measure(url, slack_url, arrivals, args.people, args.each, args.workspaces)
     fake.terminate()
 
 

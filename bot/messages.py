@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.replies import Reply, reply_to_dict
@@ -79,3 +80,13 @@ def pending(key: str, now: datetime) -> dict:
         "attempts": 0,
         "created_at": utcnow(),  # the real clock: a transport's `find` compares it with the platform's timestamps
     }
+
+
+def release(session: Session, platform: str, workspace: str) -> None:
+    """Messages that waited for a workspace's app (or a tenant's bot) go out now, not at their next try."""
+    table = OutboxMessage.__table__
+    session.connection().execute(
+        update(table)
+        .where(table.c.platform == platform, table.c.workspace == workspace, table.c.status == "pending")
+        .values(not_before=utcnow())
+    )

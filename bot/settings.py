@@ -5,6 +5,12 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The bot scopes an install asks for; handlers/slack/manifest.yaml lists the same, with the reason for each.
+SLACK_SCOPES = (
+    "chat:write,chat:write.public,channels:read,groups:read,channels:history,groups:history,"
+    "im:history,im:read,im:write,users:read,commands,files:write"
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -13,6 +19,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Many workspaces: the app's credentials for Slack's OAuth install (bolt's own variable names).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_scopes: str = SLACK_SCOPES
+    slack_redirect_uri: str | None = None  # None: the one redirect URL the app's settings list
     # Microsoft Teams (Bot Framework): the Entra app registration of the Azure Bot.
     teams_app_id: str | None = None
     teams_app_password: SecretStr | None = None
@@ -29,8 +40,13 @@ class Settings(BaseSettings):
     wwidw_web_organisation: str = "Lokaal"
 
     @property
+    def slack_workspaces(self) -> bool:
+        """Slack for many workspaces, each installing the app through OAuth (`/slack/install`)."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_signing_secret)
+
+    @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return self.slack_workspaces or bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def secret_keys(self) -> str | None:

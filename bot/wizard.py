@@ -17,7 +17,9 @@ from bot.charts import progress_png
 from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
 from bot.library import description_reply
+from bot.messages import release
 from bot.organisations import adopt_workspace_name, name_command
+from bot.people import workspace_organisation
 from bot.replies import Reply, Turn
 from bot.schedule import DEFAULT_TZ
 from bot.subscriptions import Where, channel_command
@@ -121,6 +123,15 @@ class Wizard:
             return channel_command(session, person, where, text, self.default_locale, self.default_tz)
 
         return self.db.racing(command)
+
+    def installed(self, platform: str, workspace: str, name: str) -> str:
+        """A workspace installed the app (again): its organisation, under the workspace's name until
+        an administrator names it; what waited for the workspace goes out now. Returns its name."""
+        with self.db.transaction() as session:
+            org = workspace_organisation(session, platform, workspace)
+            adopt_workspace_name(session, platform, workspace, name)
+            release(session, platform, workspace)
+            return org.name
 
     def workspace_name(self, platform: str, workspace: str, name: str) -> None:
         """What the platform calls a workspace, for an organisation nobody has named yet."""

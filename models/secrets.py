@@ -9,14 +9,20 @@ no secret.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlmodel import select
+from sqlalchemy.types import TypeDecorator
 
 from models.db import Database
-from models.tables import TeamsRegistration
 
-# Every column that holds a sealed secret: (table, column).
-SEALED = ((TeamsRegistration, "secret"),)
+# Every column that holds a sealed secret: (table, column). The slack_ tables are slack_sdk's
+# installation store (handlers/slack/installations.py), its token columns sealed with `SealedText`.
+SLACK_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+SEALED = (
+    ("teams_registration", "secret"),
+    *(("slack_bots", c) for c in SLACK_TOKENS[:2]),
+    *(("slack_installations", c) for c in SLACK_TOKENS),
+)
 
 NO_KEY = "WWIDW_SECRET_KEY is not set; stored secrets need it (`wwidw secrets new-key` makes one)"
 
@@ -66,14 +72,38 @@ class Vault:
         return self._fernet
 
 
+class SealedText(TypeDecorator):
+    """A text column whose values are sealed on the way in and opened on the way out, for tables
+    whose statements a library builds (slack_sdk's installation store)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def __init__(self, vault: Vault):
+        super().__init__()
+        self.vault = vault
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.vault.seal(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.vault.open(value)
+
+
+def _stored(table: str, column: str) -> tuple[sa.TableClause, sa.ColumnClause]:
+    found = sa.table(table, sa.column("id"), sa.column(column))
+    return found, found.c[column]
+
+
 def check(db: Database, vault: Vault) -> int:
     """Open every stored secret once, so that a missing or wrong key stops a start with one clear
     line before anything is served or overwritten. Returns how many there are."""
     count = 0
-    with db.transaction() as s:
-        for table, column in SEALED:
-            for sealed in s.exec(select(getattr(table, column))):
-                vault.open(sealed)
+    with db.engine.connect() as conn:
+        for name, column in SEALED:
+            table, sealed = _stored(name, column)
+            for (value,) in conn.execute(sa.select(sealed).where(sealed.is_not(None))):
+                vault.open(value)
                 count += 1
     return count
 
@@ -81,9 +111,10 @@ def check(db: Database, vault: Vault) -> int:
 def reseal_all(db: Database, vault: Vault) -> int:
     """Seal every stored secret again with the first key (after a new key was put in front)."""
     count = 0
-    with db.transaction() as s:
-        for table, column in SEALED:
-            for row in s.exec(select(table)):
-                setattr(row, column, vault.reseal(getattr(row, column)))
+    with db.engine.begin() as conn:
+        for name, column in SEALED:
+            table, sealed = _stored(name, column)
+            for row_id, value in conn.execute(sa.select(table.c.id, sealed).where(sealed.is_not(None))).all():
+                conn.execute(sa.update(table).where(table.c.id == row_id).values({column: vault.reseal(value)}))
                 count += 1
     return count

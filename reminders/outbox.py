@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -69,7 +69,7 @@ class Retry:
 def resume(outcome: Result, parts_sent: int, first_ref: str | None) -> Result:
     """A retry of a message sent as several platform messages keeps how far it got."""
     if isinstance(outcome, Retry) and parts_sent:
-        return Retry(outcome.after, outcome.error, outcome.unsure, parts_sent, first_ref)
+        return replace(outcome, parts_sent=parts_sent, first_ref=first_ref)
     return outcome
 
 
@@ -243,6 +243,8 @@ class OutboxSender:
             for message, result in others:
                 row = update(OUTBOX).where(OUTBOX.c.id == message.id, mine)
                 tries = attempts.get(message.id, 1)
+                if isinstance(result, Retry) and result.parts_sent > message.parts_sent:
+                    row = row.values(parts_sent=result.parts_sent, external_ref=result.first_ref)
                 if isinstance(result, Retry) and result.held:
                     conn.execute(
                         row.values(status="pending", not_before=now + timedelta(seconds=result.after or 600),
@@ -256,8 +258,6 @@ class OutboxSender:
                         self.on_unreachable(s, message, f"{message.platform}: {result.error}", now)
                     continue
                 wait = timedelta(seconds=result.after if result.after is not None else backoff(tries))
-                if result.parts_sent > message.parts_sent:
-                    row = row.values(parts_sent=result.parts_sent, external_ref=result.first_ref)
                 if result.unsure:
                     conn.execute(row.values(lease_until=now + wait, error=result.error[:200]))
                 else:

@@ -184,6 +184,49 @@ def slack(db, fake_slack, make_server):
 
 
 @pytest.fixture
+def slack_network(db, fake_slack, make_server):
+    """A live app for many Slack workspaces: each installs it through the OAuth redirects
+    (`network.install(team, name)`), and its people talk to the bot with its own token."""
+    from bot.settings import Settings
+    from handlers.slack.delivery import SlackTransport
+    from models.secrets import Vault
+    from tests.fakes.slack_api import CLIENT_ID, CLIENT_SECRET
+    from tests.slack_driver import SECRET, SlackSender, SlackUser, install
+    from wwidw.app import Core, create_app
+
+    class SlackNetwork:
+        key = Vault.new_key()
+
+        def __init__(self):
+            self.fake = fake_slack
+            self.settings = Settings(
+                database_url=db.url,
+                slack_client_id=CLIENT_ID,
+                slack_client_secret=CLIENT_SECRET,
+                slack_signing_secret=SECRET,
+                slack_api_url=fake_slack.url,
+                wwidw_secret_key=self.key,
+                _env_file=None,
+            )
+            self.core = Core(self.settings)
+            self.server = make_server(create_app(core=self.core))
+            self.sender = SlackSender(self.server.url)
+
+        def install(self, team: str, name: str, installer: str = "UADMIN"):
+            return install(self.sender.http, fake_slack, team, name, installer)
+
+        def user(self, user_id: str, team: str) -> SlackUser:
+            return SlackUser(self.sender, fake_slack, user_id, team)
+
+        def transport(self) -> SlackTransport:
+            """The outbox's transport as `wwidw worker` builds it: a process of its own."""
+            return SlackTransport(Core(self.settings).slack, fake_slack.url)
+
+    yield SlackNetwork()
+    assert not fake_slack.violations, fake_slack.violations
+
+
+@pytest.fixture
 def teams(db, make_server):
     """A live app with Teams on: tokens from a fake Bot Framework identity provider, answers to a
     fake connector, msal talking to a fake Microsoft login service. `teams.user()` is a person."""

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import OneWorkspace
 from models import OutboxMessage
 from models.db import Database
 from reminders.engine import Engine
@@ -23,7 +24,7 @@ from tests.fakes.slack_api import TOKEN
 def main(url: str, slack_url: str, start: str) -> int:
     db = Database(url)
     engine = Engine(db, batch=100)
-    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, slack_url)}, batch=100, workers=8)
+    sender = OutboxSender(db, {"slack": SlackTransport(OneWorkspace(TOKEN), slack_url)}, batch=100, workers=8)
     now = datetime.fromisoformat(start)
     idle = 0
     while idle < 300:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import itertools
 import json
+import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
@@ -73,6 +75,26 @@ class SlackSender:
             }
         )
         return self.post(body, "application/x-www-form-urlencoded")
+
+
+def start_install(http: httpx.Client) -> tuple[dict, str]:
+    """An administrator opens the install page and clicks "Add to Slack": the query of the link to
+    Slack's consent screen, and the state cookie the page set in their browser."""
+    page = http.get("/slack/install")
+    assert page.status_code == 200, page.text
+    link = urlsplit(html.unescape(re.search(r'<a class="button" href="([^"]+)"', page.text).group(1)))
+    assert (link.scheme, link.netloc, link.path) == ("https", "slack.com", "/oauth/v2/authorize"), link
+    cookie = page.headers["set-cookie"].split(";")[0]
+    return dict(parse_qsl(link.query)), cookie
+
+
+def install(http: httpx.Client, fake, team: str, team_name: str, installer: str = "UADMIN") -> httpx.Response:
+    """The whole install of the app in `team`, through the real redirects: the install page, Slack's
+    consent (the fake's code), and Slack's redirect back to us with the code and the state. The
+    browser would send the state cookie over HTTPS; this test server speaks HTTP, so it is sent by hand."""
+    query, cookie = start_install(http)
+    code = fake.consent(query["client_id"], query["scope"], team, team_name, installer)
+    return http.get("/slack/oauth_redirect", params={"code": code, "state": query["state"]}, headers={"Cookie": cookie})
 
 
 class SlackUser:

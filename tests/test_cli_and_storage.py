@@ -24,14 +24,26 @@ def wwidw(*args, database_url):
 def test_migrations_create_exactly_the_tables_of_the_models(db):
     from bot import search
 
-    # The full-text index (bot/search.py) is not a model: its tables and FTS5's shadow tables.
+    # The full-text index (bot/search.py) is not a model: its tables and FTS5's shadow tables;
+    # nor are slack_sdk's installation tables (the test below).
     def not_search(name, type_, parent_names):
-        return type_ != "table" or name not in search.TABLES
+        return type_ != "table" or (name not in search.TABLES and not name.startswith("slack_"))
 
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_name": not_search})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
+
+
+def test_migrations_create_the_columns_slack_sdks_stores_use(db):
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+    from sqlalchemy import inspect
+
+    stores = SQLAlchemyInstallationStore("C1", db.engine), SQLAlchemyOAuthStateStore(600, db.engine)
+    expected = {t.name: {c.name for c in t.columns} for store in stores for t in store.metadata.sorted_tables}
+    found = inspect(db.engine)
+    assert {name: {c["name"] for c in found.get_columns(name)} for name in expected} == expected
 
 
 def test_db_upgrade_is_idempotent(database_url):

@@ -13,6 +13,7 @@ from bot.people import ensure_person
 from bot.schedule import next_digest
 from bot.subscriptions import parse
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import OneWorkspace
 from models import Effect, Indicator, Intervention, Measurement, Organisation, OutboxMessage, Person, Subscription
 from reminders.digests import Digests
 from reminders.engine import Engine
@@ -80,7 +81,10 @@ def subscription(db, channel: str) -> Subscription:
 
 def sender_for(db, fake_slack) -> OutboxSender:
     return OutboxSender(
-        db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=4, on_unreachable=unreachable_handler(Engine(db))
+        db,
+        {"slack": SlackTransport(OneWorkspace(TOKEN), fake_slack.url)},
+        workers=4,
+        on_unreachable=unreachable_handler(Engine(db)),
     )
 
 

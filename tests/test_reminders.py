@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.monitor import as_utc, reschedule
 from bot.schedule import timezone
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import OneWorkspace
 from models import Indicator, Intervention, OutboxMessage, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
@@ -24,7 +25,7 @@ ON_29TH = {"remind_day": 29}  # Friday 29 January 2027, 09:00
 @pytest.fixture
 def world(db, fake_slack):
     engine = Engine(db)
-    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=4)
+    sender = OutboxSender(db, {"slack": SlackTransport(OneWorkspace(TOKEN), fake_slack.url)}, workers=4)
     yield engine, sender
     sender.close()
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.schedule import timezone
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import OneWorkspace
 from models import Indicator, Measurement, Person, Reminder
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
@@ -34,7 +35,7 @@ def reminded(db, slack, fake_slack):
         db, person_id, [{"remind_day": 29, "baseline": 10, "target": 30, "name": "Deelnemers tuindag"}]
     )
     engine = Engine(db)
-    sender = OutboxSender(db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2)
+    sender = OutboxSender(db, {"slack": SlackTransport(OneWorkspace(TOKEN), fake_slack.url)}, workers=2)
     engine.run(DUE)
     sender.drain(DUE)
     yield anna, engine, sender, ind_id
@@ -213,7 +214,10 @@ def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slac
     iv_id, (ind_id,) = published(db, anna_id, [{"remind_day": 29, "name": "Bezoekers", "owner": "<@UBRAM22>"}])
     engine = Engine(db)
     sender = OutboxSender(
-        db, {"slack": SlackTransport(TOKEN, fake_slack.url)}, workers=2, on_unreachable=unreachable_handler(engine)
+        db,
+        {"slack": SlackTransport(OneWorkspace(TOKEN), fake_slack.url)},
+        workers=2,
+        on_unreachable=unreachable_handler(engine),
     )
     before = fake_slack.last_seq
     fake_slack.fail("chat.postMessage", 200, body={"ok": False, "error": "user_disabled"})

@@ -4,6 +4,7 @@ import time
 
 from sqlmodel import select
 
+from bot.settings import SLACK_SCOPES
 from models import Intervention, Person
 from tests.helpers import FULL_WALK
 from tests.slack_driver import texts
@@ -332,11 +333,15 @@ def test_the_manifest_subscribes_to_what_the_bot_handles():
     import yaml
 
     manifest = yaml.safe_load((Path(__file__).parents[1] / "handlers/slack/manifest.yaml").read_text())
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert events == {"message.im", "app_home_opened", "app_uninstalled", "tokens_revoked"}
     assert manifest["features"]["slash_commands"][0]["command"] == "/wwidw"
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert {"chat:write", "im:history", "users:read", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    # An install asks for exactly the scopes the manifest gives, and comes back to our redirect.
+    assert manifest["oauth_config"]["scopes"]["bot"] == SLACK_SCOPES.split(",")
+    assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert manifest["settings"]["token_rotation_enabled"] is True
 
 
 def test_a_killed_process_loses_nothing(db, fake_slack):

@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.settings import Settings
 from bot.wizard import Wizard
 from handlers.slack.delivery import SlackTransport
+from handlers.slack.installations import workspaces
 from handlers.slack.routes import slack_routes
 from handlers.teams.delivery import TeamsTransport
 from handlers.teams.registrations import Registrations
@@ -35,7 +36,7 @@ MAX_BODY = 512 * 1024
 
 class Core:
     """What every adapter needs: the database, the wizard and its forms, the settings, the vault
-    of stored secrets and the Teams bot registrations."""
+    of stored secrets, the Slack workspaces and the Teams bot registrations."""
 
     def __init__(self, settings: Settings, db: Database | None = None, teams_token_http=None):
         self.settings = settings
@@ -43,6 +44,8 @@ class Core:
         self.vault = Vault(settings.secret_keys)
         # msal's HTTP client for Microsoft's login service (tests point it at a fake); None: msal's own.
         self.teams = Registrations(settings, self.db, self.vault, teams_token_http)
+        # The Slack workspaces and their tokens (one from the environment, or each installed one).
+        self.slack = workspaces(settings, self.db, self.vault) if settings.slack_enabled else None
         self.wizard = Wizard(self.db, settings.wwidw_locale, settings.wwidw_timezone)
         self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
 
@@ -60,7 +63,10 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
     if core.settings.slack_enabled:
         routes += slack_routes(core)
     else:
-        log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to enable /slack/events")
+        log.info(
+            "Slack is off: set SLACK_SIGNING_SECRET with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces)"
+            " or SLACK_BOT_TOKEN (one) to enable /slack/events"
+        )
     # Always there: a tenant's bot added with `wwidw teams add` is served without a restart.
     routes += teams_routes(core)
 
@@ -97,5 +103,5 @@ def transports(core: Core) -> dict[str, Transport]:
     settings = core.settings
     found: dict[str, Transport] = {"web": WebTransport(core.db), "teams": TeamsTransport(core.db, core.teams)}
     if settings.slack_enabled:
-        found["slack"] = SlackTransport(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        found["slack"] = SlackTransport(core.slack, settings.slack_api_url)
     return found

@@ -179,6 +179,8 @@ def ready(settings: Settings) -> Core | None:
     one line on standard error) when the key is missing or wrong: nothing has been changed then."""
     try:
         core = Core(settings)
+        if settings.slack_workspaces and not core.vault.has_key:
+            raise SecretKeyError(secrets.NO_KEY + "; Slack installs store their tokens sealed")
         core.db.upgrade()
         secrets.check(core.db, core.vault)
     except SecretKeyError as problem:

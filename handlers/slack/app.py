@@ -14,9 +14,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from bot import definition
 from bot.forms import FormError, StaleForm
@@ -27,6 +27,8 @@ from bot.subscriptions import Where
 from bot.wizard import Outcome
 from handlers.slack import blocks
 from handlers.slack.delivery import shared_with_others
+from handlers.slack.installations import ROTATE_BEFORE, api_client
+from handlers.slack.oauth import install_flow
 
 log = logging.getLogger("wwidw.slack")
 PROFILE_EVERY = 24 * 3600  # seconds between reading a person's Slack name and zone again
@@ -78,40 +80,61 @@ def clicker_team(body: dict) -> str:
     return user.get("team_id") or (body.get("team") or {}).get("id") or ""
 
 
-def bolt_app(token: str, signing_secret: str, api_url: str) -> App:
-    """A bolt app whose Web API client talks to `api_url`, waits out 429s (Retry-After) and
-    retries 5xx answers."""
-    app = App(
-        token=token,
-        signing_secret=signing_secret,
+def build_bolt_app(core) -> App:
+    """The bolt app: for one workspace with `SLACK_BOT_TOKEN`, or for every workspace that installs
+    it (each request authorized with its workspace's stored token, refreshed when it rotates)."""
+    settings, workspaces = core.settings, core.slack
+    client = api_client(settings, None if workspaces.oauth else workspaces.token(""))
+    options = dict(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=client,
         raise_error_for_unhandled_request=False,
-        # Verify the token on the first request, not at start-up: a Slack outage must not
-        # keep the web chat from starting.
-        token_verification_enabled=False,
         # Listeners of many people at once, some waiting on Slack's rate limits, must not keep a
         # new request from being acknowledged within Slack's three seconds.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack"),
     )
-    app.client.base_url = api_url if api_url.endswith("/") else api_url + "/"
-    app.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
-    app.client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
-    return app
+    if not workspaces.oauth:
+        # Verify the token on the first request, not at start-up: a Slack outage must not keep
+        # the web chat from starting.
+        app = App(**options, token_verification_enabled=False)
+    else:
+        authorize = InstallationStoreAuthorize(
+            installation_store=workspaces.store,
+            client_id=workspaces.client_id,
+            client_secret=workspaces.client_secret,
+            token_rotation_expiration_minutes=ROTATE_BEFORE,
+            bot_only=True,
+            cache_enabled=True,  # auth.test once per token, not once per request
+            client=client,
+            logger=log,
+        )
+        app = App(
+            **options,
+            authorize=authorize,
+            installation_store=workspaces.store,
+            oauth_flow=install_flow(core, workspaces, client),
+        )
+        ended = app.default_tokens_revoked_event_listener(), app.default_app_uninstalled_event_listener()
 
+        @app.event("tokens_revoked")
+        def on_tokens_revoked(event, context):
+            ended[0](event=event, context=context)
+            workspaces.forget(context.team_id)
+            log.info("tokens revoked in workspace %s", context.team_id)
 
-def build_bolt_app(core) -> App:
-    settings = core.settings
-    app = bolt_app(
-        settings.slack_bot_token.get_secret_value(),
-        settings.slack_signing_secret.get_secret_value(),
-        settings.slack_api_url,
-    )
+        @app.event("app_uninstalled")
+        def on_uninstalled(context):
+            ended[1](context=context)
+            workspaces.forget(context.team_id)
+            log.info("uninstalled from workspace %s; its messages wait for a new install", context.team_id)
+
     db, wizard, forms = core.db, core.wizard, core.forms
 
     # --- people ------------------------------------------------------------------------
 
     # (team, user) -> (person id, when their Slack profile was last read); identities never change owner
     known: dict[tuple[str, str], tuple[int, float]] = {}
-    teams: dict[str, str] = {}  # the installed workspace: its id -> its name
+    teams: dict[str, str] = {}  # each workspace's id -> its name
 
     def person_for(client: WebClient, team_id: str, user_id: str) -> int:
         cached = known.get((team_id, user_id))
@@ -123,24 +146,25 @@ def build_bolt_app(core) -> App:
         person_id = person.id if person else ensure_person(db, "slack", team_id, user_id, name or user_id)
         # A name or zone changed in Slack (or a colleague named in a mention talks to us at last).
         update_profile(db, person_id, name, tz, settings.wwidw_timezone)
-        if team_id in workspace_names(client):
-            wizard.workspace_name("slack", team_id, workspace_names(client)[team_id])
+        name = workspace_name(client, team_id)
+        if name:
+            wizard.workspace_name("slack", team_id, name)
         if len(known) > 50_000:
             known.clear()
         known[(team_id, user_id)] = (person_id, time.monotonic())
         return person_id
 
-    def workspace_names(client: WebClient) -> dict[str, str]:
-        """The installed workspace's id and name (auth.test), asked once: until an administrator
-        names the organisation, it goes by the workspace's name rather than its id."""
-        if not teams:
+    def workspace_name(client: WebClient, team_id: str) -> str | None:
+        """The workspace's name (auth.test with its token), asked once per workspace: until an
+        administrator names the organisation, it goes by the workspace's name rather than its id."""
+        if team_id not in teams:
             try:
                 found = client.auth_test()
-                teams[str(found.get("team_id") or "")] = str(found.get("team") or "")
             except Exception as e:
                 log.warning("auth.test failed: %s", describe(e))
-                return {}
-        return teams
+                return None
+            teams[str(found.get("team_id") or "")] = str(found.get("team") or "")
+        return teams.get(team_id)
 
     def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
         """The name and time zone Slack has for a user; (None, None) when it cannot say."""

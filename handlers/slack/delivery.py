@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import UTC
 
 import httpx
+from slack_sdk.errors import SlackTokenRotationError
 
 from bot.replies import reply_from_dict
 from handlers.slack import blocks
+from handlers.slack.installations import OneWorkspace, Workspaces
 from reminders.outbox import CHANNEL_SHARED, Envelope, Failed, Result, Retry, Sent, resume
 
 METADATA_TYPE = "wwidw_outbox"
@@ -24,28 +26,38 @@ UNREACHABLE = {
     "channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot", "is_archived", "not_in_channel",
 }  # fmt: skip
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-# Our own token is refused (revoked, the app or workspace deactivated): no recipient is to blame, and
-# the messages wait (an operator can put a new token in place) rather than fail.
+# Our own token is refused (revoked, the app uninstalled, the workspace deactivated): no recipient
+# is to blame, and the messages wait for a new install (or a new SLACK_BOT_TOKEN) rather than fail.
 TOKEN_FAULTS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 TOKEN_WAIT = 600.0
+NOT_INSTALLED = "not_installed"
 
 
 class SlackTransport:
-    def __init__(self, token: str, api_url: str):
+    def __init__(self, workspaces: Workspaces | OneWorkspace, api_url: str):
+        self.workspaces = workspaces
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        self.auth = {"Authorization": f"Bearer {token}"}
-        self.headers = {**self.auth, "Content-Type": "application/json; charset=utf-8"}
         # The transport without the client around it: no cookies, redirects or auth flows to run,
         # which takes a fifth off the CPU cost of each of thousands of posts.
         self.http = httpx.HTTPTransport(limits=httpx.Limits(max_connections=64), retries=1)
 
-    def call(self, method: str, payload: dict) -> httpx.Response:
+    def call(self, token: str, method: str, payload: dict) -> httpx.Response:
         """A write method, with a JSON body."""
-        return self.send(httpx.Request("POST", self.api_url + method, json=payload, headers=self.headers))
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json; charset=utf-8"}
+        return self.send(httpx.Request("POST", self.api_url + method, json=payload, headers=headers))
 
-    def read(self, method: str, params: dict) -> httpx.Response:
+    def read(self, token: str, method: str, params: dict) -> httpx.Response:
         """A read method: Slack takes their arguments as query parameters, not as JSON."""
-        return self.send(httpx.Request("GET", self.api_url + method, params=params, headers=self.auth))
+        headers = {"Authorization": f"Bearer {token}"}
+        return self.send(httpx.Request("GET", self.api_url + method, params=params, headers=headers))
+
+    def token(self, message: Envelope) -> str | Retry:
+        """The token of the message's workspace, or why the message waits."""
+        try:
+            token = self.workspaces.token(message.workspace)
+        except SlackTokenRotationError as e:
+            return Retry(TOKEN_WAIT, f"token refresh: {describe_rotation(e)}", held=True)
+        return token if token is not None else Retry(TOKEN_WAIT, NOT_INSTALLED, held=True)
 
     def send(self, request: httpx.Request) -> httpx.Response:
         request.extensions.update(TIMEOUT)
@@ -57,8 +69,17 @@ class SlackTransport:
         return response
 
     def deliver(self, message: Envelope) -> Result:
+        token = self.token(message)
+        if isinstance(token, Retry):
+            return token
+        outcome = self.post(token, message)
+        if isinstance(outcome, Retry) and outcome.held:
+            self.workspaces.forget(message.workspace)  # refused: read it again (a new install, a refresh)
+        return outcome
+
+    def post(self, token: str, message: Envelope) -> Result:
         if message.subscription_id is not None:
-            refused = self.check_channel(message.channel)
+            refused = self.check_channel(token, message.channel)
             if refused is not None:
                 return refused
         first_ts = message.first_ref
@@ -74,7 +95,7 @@ class SlackTransport:
             if message.thread_ref:
                 payload["thread_ts"] = message.thread_ref  # a digest's continuation, in its thread
             try:
-                response = self.call("chat.postMessage", payload)
+                response = self.call(token, "chat.postMessage", payload)
             except httpx.ConnectError as e:
                 return resume(Retry(None, f"connect: {e.__class__.__name__}"), n, first_ts)
             except httpx.HTTPError as e:
@@ -86,12 +107,12 @@ class SlackTransport:
             first_ts = first_ts or response.json().get("ts")
         return Sent(first_ts)
 
-    def check_channel(self, channel: str) -> Result | None:
+    def check_channel(self, token: str, channel: str) -> Result | None:
         """None when only the subscriber's workspace reads the channel. A channel that is gone, or
         an app installed without the scope to ask, pauses the subscription and the subscriber
         hears why; a fault of the whole workspace (a revoked token) fails only this message."""
         try:
-            response = self.read("conversations.info", {"channel": channel})
+            response = self.read(token, "conversations.info", {"channel": channel})
         except httpx.HTTPError as e:
             return Retry(None, f"http: {e.__class__.__name__}")
         outcome = answer(response)
@@ -104,9 +125,12 @@ class SlackTransport:
         return None
 
     def find(self, message: Envelope) -> str | None:
+        token = self.token(message)
+        if isinstance(token, Retry):
+            raise LookupError(token.error)
         channel = message.channel
         if channel[:1] in ("U", "W"):
-            opened = self.call("conversations.open", {"users": channel}).json()
+            opened = self.call(token, "conversations.open", {"users": channel}).json()
             if not opened.get("ok"):
                 raise LookupError(opened.get("error") or "conversations.open failed")
             channel = opened["channel"]["id"]
@@ -114,9 +138,9 @@ class SlackTransport:
         query = {"channel": channel, "oldest": f"{created.timestamp() - 60:.6f}", "limit": 200}
         query["include_all_metadata"] = True
         if message.thread_ref:  # thread replies are not in the channel's history, only in the thread
-            history = self.read("conversations.replies", {**query, "ts": message.thread_ref}).json()
+            history = self.read(token, "conversations.replies", {**query, "ts": message.thread_ref}).json()
         else:
-            history = self.read("conversations.history", query).json()
+            history = self.read(token, "conversations.history", query).json()
         if not history.get("ok"):
             if history.get("error") in UNREACHABLE:
                 # A public channel the bot never joined has no history to read: send, and let the
@@ -140,6 +164,11 @@ def parts(message: Envelope) -> list[tuple[str, list[dict]]]:
     """The Slack messages an outbox message becomes: (fallback text, blocks) each."""
     replies = [reply_from_dict(r) for r in message.body.get("replies", [])]
     return blocks.messages(replies, message.body.get("locale", "nl"))
+
+
+def describe_rotation(error: SlackTokenRotationError) -> str:
+    """Why Slack would not refresh a token, without the token."""
+    return str(getattr(error.api_error, "response", {}).get("error") or error.__class__.__name__)
 
 
 def shared_with_others(channel: dict) -> bool:
@@ -167,6 +196,6 @@ def answer(response: httpx.Response) -> Result | None:
     if error in RETRYABLE:
         return Retry(None, error)
     if error in TOKEN_FAULTS:
-        return Retry(TOKEN_WAIT, error)
+        return Retry(TOKEN_WAIT, error, held=True)
     # invalid_auth, msg_too_long, …: sending this message again will not help.
     return Failed(error, unreachable=error in UNREACHABLE)

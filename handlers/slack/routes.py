@@ -1,4 +1,5 @@
-"""`POST /slack/events`: events, interactivity and slash commands, all through one bolt app.
+"""`POST /slack/events`: events, interactivity and slash commands, all through one bolt app; with
+many workspaces also `GET /slack/install` and `GET /slack/oauth_redirect`, bolt's OAuth flow.
 
 Bolt's own Starlette adapter would run `dispatch` on the event loop; we run it in a worker
 thread instead, so one slow request never holds up the others.
@@ -35,4 +36,17 @@ def slack_routes(core) -> list[Route]:
             return PlainTextResponse("malformed request", status_code=400)
         return to_starlette_response(response)
 
-    return [Route("/slack/events", events, methods=["POST"])]
+    routes = [Route("/slack/events", events, methods=["POST"])]
+    flow = bolt.oauth_flow
+    if flow is not None:
+
+        async def install(request: Request):
+            return to_starlette_response(
+                await run_in_threadpool(flow.handle_installation, to_bolt_request(request, b""))
+            )
+
+        async def redirect(request: Request):
+            return to_starlette_response(await run_in_threadpool(flow.handle_callback, to_bolt_request(request, b"")))
+
+        routes += [Route(flow.install_path, install), Route(flow.redirect_uri_path, redirect)]
+    return routes

@@ -17,22 +17,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
 from sqlmodel import select
 
 from bot.i18n import t
+from bot.messages import release
 from bot.organisations import rename
 from bot.people import workspace_organisation
 from handlers.teams.connector import Connector, ConnectorError
 from handlers.teams.package import is_guid
-from models import Organisation, OutboxMessage, TeamsRegistration
+from models import Organisation, TeamsRegistration
 from models.db import Database
 from models.secrets import Vault
-from models.tables import utcnow
 
 FRESH = 30.0  # seconds a read of the stored registrations is used
 NO_REGISTRATION = "no_registration"
-OUTBOX = OutboxMessage.__table__
 
 
 @dataclass(frozen=True)
@@ -148,12 +146,7 @@ def add(db: Database, vault: Vault, app_id: str, tenant_id: str, secret: str, na
             problem = rename(s, org, name)
             if problem:
                 raise ValueError(t("en", problem, name=name))
-        # Messages that waited for this tenant's bot go out now, not at their next try.
-        s.connection().execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.platform == "teams", OUTBOX.c.workspace == tenant_id, OUTBOX.c.status == "pending")
-            .values(not_before=utcnow())
-        )
+        release(s, "teams", tenant_id)
         return f"{done}: bot {app_id} for tenant {tenant_id} ({org.name})"
 
 

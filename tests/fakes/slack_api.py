@@ -1,13 +1,17 @@
 """A fake Slack Web API: a real local HTTP server that answers like slack.com/api and records
 every call, so tests assert on what the bot really sent over the wire.
 
-It also checks the Block Kit limits Slack enforces and can be told to answer 429 or 500.
+It also checks the Block Kit limits Slack enforces and can be told to answer 429 or 500. It knows
+several workspaces: each bot token belongs to one, and `oauth.v2.access` installs the app (a code
+from `consent`, what Slack's consent screen hands the browser) and refreshes rotating tokens.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.local_server import LocalServer
 
 TOKEN = "xoxb-test-token"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret"
+APP_ID = "A1"
 
 
 @dataclass
@@ -25,6 +32,8 @@ class Call:
     args: dict
     result: dict = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    token: str = ""  # the bearer token it came with
+    team: str | None = None  # the workspace of that token
 
 
 # Methods Slack reads its arguments for from the query string or a form body only.
@@ -34,6 +43,12 @@ READS = {"conversations.history", "conversations.replies", "conversations.info",
 class FakeSlack:
     def __init__(self, token: str = TOKEN, users: dict | None = None, listener=None, per_channel: float | None = None):
         self.token = token
+        self.tokens = {token: "T1"}  # valid bot tokens -> their workspace
+        self.team_names = {"T1": "Test Woonstad"}
+        self.codes: dict[str, tuple[str, str]] = {}  # unused OAuth codes -> (workspace, installer)
+        self.refresh_tokens: dict[str, str] = {}  # -> workspace
+        self.expires_in: int | None = None  # seconds a token of an install lives; None: no rotation
+        self.granted: dict[str, str] = {}  # workspace -> the scopes its install asked for
         # Slack's chat.postMessage allows about one message per second per channel; with
         # `per_channel` set (seconds), a faster message gets 429 with Retry-After, like Slack.
         self.per_channel = per_channel
@@ -85,6 +100,66 @@ class FakeSlack:
         body = body or {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
         self.failures.setdefault(method, []).extend([(status, headers or {}, body)] * times)
 
+    # --- workspaces and OAuth --------------------------------------------------------
+
+    def consent(self, client_id: str, scope: str, team: str, team_name: str, installer: str = "UADMIN") -> str:
+        """An administrator of `team` agrees on Slack's consent screen: the code for the redirect."""
+        assert client_id == CLIENT_ID, client_id
+        code = f"code-{secrets.token_hex(8)}"
+        with self._cond:
+            self.codes[code] = (team, installer)
+            self.team_names[team] = team_name
+            self.granted[team] = scope
+        return code
+
+    def revoke(self, team: str) -> None:
+        """The workspace uninstalled the app (or revoked its tokens): they answer `token_revoked`."""
+        with self._cond:
+            for token in [k for k, v in self.tokens.items() if v == team]:
+                del self.tokens[token]
+            for token in [k for k, v in self.refresh_tokens.items() if v == team]:
+                del self.refresh_tokens[token]
+
+    def issue(self, team: str) -> dict:
+        """A new bot token for `team`, rotating when `expires_in` is set."""
+        rotating = self.expires_in is not None
+        token = f"xoxe.xoxb-{team}-{secrets.token_hex(6)}" if rotating else f"xoxb-{team}-{secrets.token_hex(6)}"
+        self.tokens[token] = team
+        issued = {"access_token": token, "token_type": "bot", "bot_user_id": f"UBOT{team}", "app_id": APP_ID}
+        if rotating:
+            refresh = f"xoxe-1-{secrets.token_hex(8)}"
+            self.refresh_tokens[refresh] = team
+            issued |= {"refresh_token": refresh, "expires_in": self.expires_in}
+        return issued
+
+    def oauth_access(self, args: dict, authorization: str) -> dict:
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        else:
+            client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        if client_id != CLIENT_ID:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_secret != CLIENT_SECRET:
+            return {"ok": False, "error": "bad_client_secret"}
+        if args.get("grant_type") == "refresh_token":
+            team = self.refresh_tokens.get(str(args.get("refresh_token")))
+            if team is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return {"ok": True, **self.issue(team), "team": {"id": team, "name": self.team_names[team]}}
+        found = self.codes.pop(str(args.get("code")), None)  # a code works once
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        team, installer = found
+        return {
+            "ok": True,
+            **self.issue(team),
+            "scope": self.granted[team],
+            "team": {"id": team, "name": self.team_names[team]},
+            "enterprise": None,
+            "authed_user": {"id": installer},
+            "is_enterprise_install": False,
+        }
+
     def answer(self, method: str, args: dict, authorization: str) -> tuple[int, dict, dict]:
         with self._cond:
             if self.failures.get(method):
@@ -92,8 +167,16 @@ class FakeSlack:
                 self.calls.append(Call(next(self._seq), method + ":failed", args))
                 self._cond.notify_all()
                 return status, headers, body
-            if authorization != f"Bearer {self.token}":
-                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            if method == "oauth.v2.access":
+                result = self.oauth_access(args, authorization)
+                self.calls.append(Call(next(self._seq), method, args, result))
+                self._cond.notify_all()
+                return 200, {}, result
+            token = authorization.removeprefix("Bearer ")
+            team = self.tokens.get(token)
+            if team is None:
+                known = token.startswith(("xoxb-T", "xoxe.xoxb-T"))
+                return 200, {}, {"ok": False, "error": "token_revoked" if known else "invalid_auth"}
             for key in ("blocks", "view"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
@@ -108,22 +191,22 @@ class FakeSlack:
                         {"ok": False, "error": "ratelimited"},
                     )
                 self.last_post[channel] = moment
-            result = self.result(method, args)
-            call = Call(next(self._seq), method, args, result)
+            result = self.result(method, args, team)
+            call = Call(next(self._seq), method, args, result, token=token, team=team)
             self.calls.append(call)
             self._cond.notify_all()
         if self.listener:
             self.listener(call)
         return 200, {}, result
 
-    def result(self, method: str, args: dict) -> dict:
+    def result(self, method: str, args: dict, team: str) -> dict:
         if method == "auth.test":
             return {
                 "ok": True,
                 "url": "https://test.slack.com/",
-                "team": "Test Woonstad",
+                "team": self.team_names.get(team, team),
                 "user": "wwidw",
-                "team_id": "T1",
+                "team_id": team,
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
             }

@@ -1,0 +1,117 @@
+"""Whose token a message to a Slack workspace goes with.
+
+With one workspace that is `SLACK_BOT_TOKEN`. With many, each workspace installs the app through
+Slack's OAuth flow (handlers/slack/oauth.py) and its bot token lives in slack_sdk's SQLAlchemy
+installation store, sealed (models/secrets.py). Tokens rotate: Slack's rotating tokens live twelve
+hours, and one that expires within two hours is refreshed (slack_sdk's TokenRotator) before use.
+An uninstalled workspace has no token: what waits for it keeps waiting until it installs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy.engine import Engine
+
+from bot.settings import Settings
+from models.db import Database
+from models.secrets import SLACK_TOKENS, SealedText, Vault
+
+log = logging.getLogger("wwidw.slack")
+ROTATE_BEFORE = 120  # minutes before expiry a token is refreshed (bolt's default)
+FRESH = 30.0  # seconds a workspace's token, once read, is used before it is read again
+STATE_LIFETIME = 600  # seconds between "Add to Slack" and Slack's redirect back
+
+
+class SealedInstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy installation store, with every token column sealed."""
+
+    def __init__(self, client_id: str, engine: Engine, vault: Vault):
+        super().__init__(client_id, engine, logger=log)
+        for table in (self.bots, self.installations):
+            for column in table.columns:
+                if column.name in SLACK_TOKENS:
+                    column.type = SealedText(vault)
+
+
+class OneWorkspace:
+    """A deployment for one workspace: every message goes with `SLACK_BOT_TOKEN`."""
+
+    oauth = False
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def token(self, team_id: str) -> str | None:
+        return self._token
+
+    def forget(self, team_id: str) -> None:
+        """Nothing to read again: an operator replaces a refused token and restarts."""
+
+
+class Workspaces:
+    """The workspaces that installed the app, for the outbox sender. Bolt's own authorize finds
+    the token of each request; this finds the token of each message sent later."""
+
+    oauth = True
+
+    def __init__(self, settings: Settings, db: Database, vault: Vault):
+        self.client_id = settings.slack_client_id
+        self.client_secret = settings.slack_client_secret.get_secret_value()
+        self.store = SealedInstallationStore(self.client_id, db.engine, vault)
+        self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_LIFETIME, engine=db.engine, logger=log)
+        self.rotator = TokenRotator(
+            client_id=self.client_id, client_secret=self.client_secret, client=api_client(settings)
+        )
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[str, float]] = {}  # team id -> (token, when read)
+
+    def token(self, team_id: str) -> str | None:
+        """The workspace's bot token, refreshed first when it is about to expire; None when the
+        workspace has not installed the app (or uninstalled it). Raises SlackTokenRotationError
+        when Slack refuses to refresh it."""
+        with self._lock:
+            known = self._read.get(team_id)
+        if known and time.monotonic() - known[1] < FRESH:
+            return known[0]
+        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            self.forget(team_id)
+            return None
+        if bot.bot_refresh_token:
+            refreshed = self.rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_BEFORE)
+            if refreshed is not None:
+                self.store.save_bot(refreshed)
+                bot = refreshed
+        with self._lock:
+            self._read[team_id] = (bot.bot_token, time.monotonic())
+        return bot.bot_token
+
+    def forget(self, team_id: str) -> None:
+        """Read the workspace's token again next time (it was refused, revoked or uninstalled)."""
+        with self._lock:
+            self._read.pop(team_id, None)
+
+
+def api_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A Web API client for `SLACK_API_URL` that waits out 429s (Retry-After) and retries 5xx answers."""
+    url = settings.slack_api_url
+    client = WebClient(token=token, base_url=url if url.endswith("/") else url + "/")
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def workspaces(settings: Settings, db: Database, vault: Vault) -> Workspaces | OneWorkspace:
+    if settings.slack_workspaces:
+        if settings.slack_bot_token:
+            log.warning("SLACK_CLIENT_ID is set: SLACK_BOT_TOKEN is not used, each workspace's own token is")
+        return Workspaces(settings, db, vault)
+    return OneWorkspace(settings.slack_bot_token.get_secret_value())

@@ -182,7 +182,8 @@ def installed(db: Database, slack_url: str, workspaces: int) -> Workspaces | One
     found = Workspaces(settings, db, Vault(key))
     for token, team_id in workspace_tokens(workspaces).items():
         found.store.save_bot(Bot(app_id=APP_ID, enterprise_id=None, team_id=team_id, bot_token=token,
-                                 bot_id="BBOT", bot_user_id="UBOT", bot_scopes="chat:write"))  # fmt: skip
+                                 bot_id="BBOT", bot_user_id="UBOT", bot_scopes="chat:write",
+                                 installed_at=time.time()))  # fmt: skip
     return found
 
 

@@ -258,3 +258,29 @@ def test_a_long_chat_keeps_a_trimmed_transcript_and_the_newest_messages(db, make
         kept = s.exec(select(ChatMessage.body).order_by(ChatMessage.id)).all()
     assert KEPT - 5 <= len(kept) <= KEPT
     assert {"text": "bericht 0"} not in kept and {"text": f"bericht {KEPT // 2 + 9}"} in kept
+
+
+def test_every_page_forbids_framing_and_foreign_content_and_the_browser_needs_nothing_else(
+    db, make_server, browser_page
+):
+    server = make_server(web_app(db))
+    with httpx.Client(base_url=server.url) as visitor:
+        for path in ("/", "/beschrijvingen", "/indicatoren", "/beschrijvingen/999", "/healthz"):
+            headers = visitor.get(path).headers
+            assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script runs
+            assert (headers["referrer-policy"], headers["x-content-type-options"]) == ("same-origin", "nosniff")
+            assert headers["x-frame-options"] == "DENY"
+    refused = []
+    browser_page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    browser_page.goto(server.url + "/")
+    browser_page.fill("#name", "Fatima de Vries")
+    browser_page.click("text=Begin")
+    browser_page.click("button:has-text('Nieuwe beschrijving')")
+    browser_page.goto(server.url + "/beschrijvingen")
+    assert refused == []
+    # The page's own styles apply under the policy.
+    assert (
+        browser_page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")
+        == "rgb(47, 107, 63)"
+    )

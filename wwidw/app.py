@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from handlers.teams.delivery import TeamsTransport
 from handlers.teams.registrations import Registrations
 from handlers.teams.routes import teams_routes
 from handlers.web.delivery import WebTransport
+from handlers.web.headers import SecurityHeaders
 from handlers.web.routes import web_routes
 from models.db import Database
 from models.secrets import Vault
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
         lifespan=lifespan,
         max_body_size=MAX_BODY,
         exception_handlers={OperationalError: database_unavailable},
+        middleware=[Middleware(SecurityHeaders)],
     )
     app.state.core = core
     return app

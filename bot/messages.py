@@ -85,8 +85,7 @@ def pending(key: str, now: datetime) -> dict:
 def release(session: Session, platform: str, workspace: str) -> None:
     """Messages that waited for a workspace's app (or a tenant's bot) go out now, not at their next try."""
     table = OutboxMessage.__table__
-    session.connection().execute(
-        update(table)
-        .where(table.c.platform == platform, table.c.workspace == workspace, table.c.status == "pending")
-        .values(not_before=utcnow())
-    )
+    mine = (table.c.platform == platform, table.c.workspace == workspace, table.c.status == "pending")
+    # One whose earlier attempt may have arrived waits out its lease (held as "sending"), then is
+    # looked for before it is sent: releasing it early could let two senders take it at once.
+    session.connection().execute(update(table).where(*mine).values(not_before=utcnow()))

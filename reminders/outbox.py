@@ -92,8 +92,9 @@ Result = Sent | Retry | Failed
 class Transport(Protocol):
     def deliver(self, message: Envelope) -> Result: ...
 
-    def find(self, message: Envelope) -> str | None:
-        """The platform's reference of an earlier delivery of `message`, or None if there was none."""
+    def find(self, message: Envelope) -> str | Retry | None:
+        """The platform's reference of an earlier delivery of `message`, None if there was none, or
+        a held Retry when the platform account to look with is not there."""
 
 
 class OutboxSender:
@@ -199,6 +200,8 @@ class OutboxSender:
         try:
             if message.unsure:
                 ref = transport.find(message)
+                if isinstance(ref, Retry):
+                    return ref
                 if ref is not None:
                     return Sent(ref)
             return transport.deliver(message)
@@ -246,10 +249,12 @@ class OutboxSender:
                 if isinstance(result, Retry) and result.parts_sent > message.parts_sent:
                     row = row.values(parts_sent=result.parts_sent, external_ref=result.first_ref)
                 if isinstance(result, Retry) and result.held:
-                    conn.execute(
-                        row.values(status="pending", not_before=now + timedelta(seconds=result.after or 600),
-                                   lease_until=None, attempts=OUTBOX.c.attempts - 1, error=result.error[:200])
-                    )  # fmt: skip
+                    row = row.values(attempts=OUTBOX.c.attempts - 1, error=result.error[:200])
+                    later = now + timedelta(seconds=result.after or 600)
+                    if message.unsure:  # an earlier attempt may have arrived: still look before sending
+                        conn.execute(row.values(lease_until=later))
+                    else:
+                        conn.execute(row.values(status="pending", not_before=later, lease_until=None))
                     continue
                 if isinstance(result, Failed) or tries >= MAX_ATTEMPTS:
                     log.warning("outbox message %s failed: %s", message.id, result.error)

@@ -287,3 +287,26 @@ def test_a_partner_digest_in_one_workspace_lists_what_partners_in_others_share(d
 def find_id(db, team: str, user: str) -> int:
     with db.transaction() as s:
         return find_person(s, "slack", team, user).id
+
+
+def test_a_message_whose_sender_died_is_looked_for_after_the_reinstall_not_sent_twice(db, network, fake_slack):
+    now = datetime.now(UTC)
+    sender = OutboxSender(db, {"slack": network.transport()}, workers=1)
+    tell(db, "U9", "T2", "Al aangekomen", now)
+    sender.drain(now)
+    # The process died after Slack took the message and before it was recorded as sent.
+    with db.transaction() as s:
+        row = s.exec(select_rows(OutboxMessage)).one()
+        row.status, row.lease_until = "sending", now - timedelta(seconds=1)
+    fake_slack.revoke("T2")
+    assert network.sender.event({"type": "app_uninstalled"}, team="T2").status_code == 200
+    eventually(lambda: bots(db) == ["T1"])
+    sender.drain(now + timedelta(seconds=1))
+    with db.transaction() as s:
+        row = s.exec(select_rows(OutboxMessage)).one()
+        assert row.status == "sending" and row.error in ("token_revoked", "not_installed")  # to be looked for
+    assert network.install("T2", "Gemeente Zuid").status_code == 200
+    sender.drain(now + timedelta(minutes=11))
+    sender.close()
+    assert [c.args["text"] for c in fake_slack.posts() if c.args.get("metadata")] == ["Al aangekomen"]  # once
+    assert outbox(db)[0][1] == "sent"

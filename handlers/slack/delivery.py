@@ -77,6 +77,11 @@ class SlackTransport:
             self.workspaces.forget(message.workspace)  # refused: read it again (a new install, a refresh)
         return outcome
 
+    def refused(self, message: Envelope, error: str) -> Retry:
+        """Slack refused the workspace's token: read it again next time, and let the message wait."""
+        self.workspaces.forget(message.workspace)
+        return Retry(TOKEN_WAIT, error, held=True)
+
     def post(self, token: str, message: Envelope) -> Result:
         if message.subscription_id is not None:
             refused = self.check_channel(token, message.channel)
@@ -124,13 +129,15 @@ class SlackTransport:
             return Failed(CHANNEL_SHARED, unreachable=True)
         return None
 
-    def find(self, message: Envelope) -> str | None:
+    def find(self, message: Envelope) -> str | Retry | None:
         token = self.token(message)
         if isinstance(token, Retry):
-            raise LookupError(token.error)
+            return token  # nothing to look with: the message waits, still to be looked for
         channel = message.channel
         if channel[:1] in ("U", "W"):
             opened = self.call(token, "conversations.open", {"users": channel}).json()
+            if opened.get("error") in TOKEN_FAULTS:
+                return self.refused(message, opened["error"])
             if not opened.get("ok"):
                 raise LookupError(opened.get("error") or "conversations.open failed")
             channel = opened["channel"]["id"]
@@ -141,6 +148,8 @@ class SlackTransport:
             history = self.read(token, "conversations.replies", {**query, "ts": message.thread_ref}).json()
         else:
             history = self.read(token, "conversations.history", query).json()
+        if history.get("error") in TOKEN_FAULTS:
+            return self.refused(message, history["error"])
         if not history.get("ok"):
             if history.get("error") in UNREACHABLE:
                 # A public channel the bot never joined has no history to read: send, and let the
@@ -195,7 +204,7 @@ def answer(response: httpx.Response) -> Result | None:
     error = str(data.get("error") or "unknown_error")
     if error in RETRYABLE:
         return Retry(None, error)
-    if error in TOKEN_FAULTS:
+    if error in TOKEN_FAULTS:  # `deliver` reads the token again next time
         return Retry(TOKEN_WAIT, error, held=True)
     # invalid_auth, msg_too_long, …: sending this message again will not help.
     return Failed(error, unreachable=error in UNREACHABLE)

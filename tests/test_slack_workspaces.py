@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import inspect, text
 from sqlmodel import select as select_rows
 
@@ -310,3 +311,12 @@ def test_a_message_whose_sender_died_is_looked_for_after_the_reinstall_not_sent_
     sender.close()
     assert [c.args["text"] for c in fake_slack.posts() if c.args.get("metadata")] == ["Al aangekomen"]  # once
     assert outbox(db)[0][1] == "sent"
+
+
+def test_a_workspace_of_an_enterprise_grid_org_is_found_by_its_team(db, slack_network):
+    """Bolt stores such a workspace's install with the org's id, which an outbox message does not carry."""
+    workspaces = slack_network.core.slack
+    grid = Bot(app_id="A1", enterprise_id="E1", team_id="T5", bot_token="xoxb-T5-grid", bot_id="B5",
+               bot_user_id="U5", bot_scopes="chat:write", installed_at=time.time())  # fmt: skip
+    workspaces.store.save_bot(grid)
+    assert workspaces.token("T5") == "xoxb-T5-grid" and workspaces.token("T6") is None

@@ -15,9 +15,11 @@ import time
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import desc, select
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
@@ -72,6 +74,7 @@ class Workspaces:
         )
         self._lock = threading.Lock()
         self._read: dict[str, tuple[str, float]] = {}  # team id -> (token, when read)
+        self._turns: dict[str, threading.Lock] = {}  # team id -> the lock its readers take turns on
 
     def token(self, team_id: str) -> str | None:
         """The workspace's bot token, refreshed first when it is about to expire; None when the
@@ -79,20 +82,41 @@ class Workspaces:
         when Slack refuses to refresh it."""
         with self._lock:
             known = self._read.get(team_id)
-        if known and time.monotonic() - known[1] < FRESH:
-            return known[0]
-        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
-        if bot is None:
-            self.forget(team_id)
-            return None
-        if bot.bot_refresh_token:
-            refreshed = self.rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_BEFORE)
-            if refreshed is not None:
-                self.store.save_bot(refreshed)
-                bot = refreshed
-        with self._lock:
-            self._read[team_id] = (bot.bot_token, time.monotonic())
-        return bot.bot_token
+            if known and time.monotonic() - known[1] < FRESH:
+                return known[0]
+            # One reader (and refresher) per workspace at a time: the sender's threads would
+            # otherwise all spend the same refresh token at once.
+            turn = self._turns.setdefault(team_id, threading.Lock())
+        with turn:
+            known = self._read.get(team_id)
+            if known and time.monotonic() - known[1] < FRESH:
+                return known[0]
+            bot = self.latest_bot(team_id)
+            if bot is None:
+                self.forget(team_id)
+                return None
+            if bot.bot_refresh_token:
+                refreshed = self.rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_BEFORE)
+                if refreshed is not None:
+                    self.store.save_bot(refreshed)
+                    bot = refreshed
+            with self._lock:
+                self._read[team_id] = (bot.bot_token, time.monotonic())
+            return bot.bot_token
+
+    def latest_bot(self, team_id: str) -> Bot | None:
+        """The workspace's newest bot, by team alone: a workspace of an Enterprise Grid org is
+        stored with the org's id, which a message does not carry."""
+        c = self.store.bots.c
+        query = (
+            select(self.store.bots)
+            .where(c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None))
+            .order_by(desc(c.installed_at))
+            .limit(1)
+        )
+        with self.store.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return self.store.build_bot_entity(row) if row is not None else None
 
     def forget(self, team_id: str) -> None:
         """Read the workspace's token again next time (it was refused, revoked or uninstalled)."""

@@ -80,25 +80,79 @@ def placeholders(db: Database, platform: str, workspace: str, limit: int = 10) -
         return [(person_id, external_id) for person_id, external_id in rows]
 
 
+def web_key(platform: str, workspace: str, user_id: str) -> tuple[str, str, str]:
+    """The web identity of someone who signs in on the web as `user_id` of a Slack workspace or a
+    Microsoft tenant: where their web chat lives, apart from the local web chat's browsers."""
+    return "web", f"{platform}:{workspace}"[:64], user_id[:128]
+
+
 def ensure_person(
-    db: Database, platform: str, workspace: str, external_id: str, display_name: str, organisation: str | None = None
+    db: Database,
+    platform: str,
+    workspace: str,
+    external_id: str,
+    display_name: str,
+    organisation: str | None = None,
+    also: tuple[str, str, str] | None = None,
 ) -> int:
-    """The person behind a platform identity, created on first contact. Safe under concurrency."""
+    """The person behind a platform identity, created on first contact. Safe under concurrency.
+    `also` is another identity the platform says is the same person (Teams: the Entra account
+    someone signs in with on the web); whichever of the two came first decides the person."""
 
     def find_or_create(session: Session) -> int:
         person = find_person(session, platform, workspace, external_id)
-        if person is not None:
-            return person.id
-        org = (
-            workspace_organisation(session, platform, workspace)
-            if platform in WORKSPACE_COLUMN
-            else named_organisation(session, organisation or "Lokaal")
-        )
-        person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
-        session.add(person)
-        session.flush()
-        session.add(Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id))
+        other = find_person(session, *also) if also else None
+        if person is None:
+            person = other
+            if person is None:
+                org = (
+                    workspace_organisation(session, platform, workspace)
+                    if platform in WORKSPACE_COLUMN
+                    else named_organisation(session, organisation or "Lokaal")
+                )
+                person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
+                session.add(person)
+                session.flush()
+            session.add(Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id))
+        if also and other is None:
+            session.add(Identity(person_id=person.id, platform=also[0], workspace=also[1], external_id=also[2]))
         session.flush()
         return person.id
+
+    return db.racing(find_or_create)
+
+
+def sign_in(
+    db: Database, platform: str, workspace: str, user_id: str, name: str, chat_id: str | None = None
+) -> int | None:
+    """Someone signed in on the web as `user_id` of a Slack workspace or Microsoft tenant: the id of
+    their web identity, of the same person as in chat (`chat_id`, when the provider tells who they
+    are there). None when that workspace or tenant has no organisation here (it never installed the
+    bot), so signing in never makes one."""
+
+    def find_or_create(session: Session) -> int | None:
+        column = WORKSPACE_COLUMN[platform]
+        org = session.exec(select(Organisation).where(getattr(Organisation, column) == workspace)).first()
+        if org is None:
+            return None
+        key = web_key(platform, workspace, user_id)
+        web = session.exec(
+            select(Identity).where(
+                Identity.platform == key[0], Identity.workspace == key[1], Identity.external_id == key[2]
+            )
+        ).first()
+        if web is not None:
+            return web.id
+        person = find_person(session, platform, workspace, chat_id) if chat_id else None
+        if person is None:
+            person = Person(organisation_id=org.id, display_name=(name or user_id)[:120])
+            session.add(person)
+            session.flush()
+            if chat_id:
+                session.add(Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=chat_id))
+        web = Identity(person_id=person.id, platform=key[0], workspace=key[1], external_id=key[2])
+        session.add(web)
+        session.flush()
+        return web.id
 
     return db.racing(find_or_create)

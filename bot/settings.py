@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
     wwidw_timezone: str = "Europe/Amsterdam"
     # The organisation web chat users belong to (the local web chat has no accounts).
     wwidw_web_organisation: str = "Lokaal"
+    # How people come into the web pages: "local" (type a name, join a local organisation) or
+    # "signin" (Sign in with Slack or Microsoft). None: sign-in once Slack installs or Teams are set up.
+    wwidw_web_login: Literal["local", "signin"] | None = None
 
     @property
     def slack_workspaces(self) -> bool:

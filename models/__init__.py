@@ -18,4 +18,6 @@ from models.tables import (  # noqa: F401
     Subscription,
     TeamsConversation,
     TeamsRegistration,
+    WebSession,
+    WebSignIn,
 )

@@ -38,6 +38,18 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
+    def one_at_a_time(self, name: str) -> Iterator[None]:
+        """The block runs in one thread of all processes at a time (PostgreSQL: an advisory lock
+        named `name`); on SQLite, of this process only (one process serves a SQLite database)."""
+        if self.is_sqlite:
+            with _SQLITE_LOCKS.setdefault(f"{self.url}#{name}", threading.RLock()):
+                yield
+            return
+        with self.engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits at the end of the block, or rolls back on an error."""
         with self._lock, Session(self.engine, expire_on_commit=False) as session:

@@ -59,6 +59,16 @@ class Vault:
         except InvalidToken:
             raise SecretKeyError("WWIDW_SECRET_KEY does not open the stored secrets (a wrong or dropped key)") from None
 
+    def unseal(self, sealed: str, max_age: int) -> str | None:
+        """What a sealed value of at most `max_age` seconds old holds; None when it is older, forged
+        or sealed with no key we have (a browser's cookie, not a stored secret)."""
+        if self._fernet is None:
+            return None
+        try:
+            return self._fernet.decrypt(sealed.encode(), ttl=max_age).decode()
+        except (InvalidToken, UnicodeError):
+            return None
+
     def reseal(self, sealed: str) -> str:
         """The same secret sealed with the first key (rotation)."""
         try:

@@ -345,3 +345,29 @@ class TeamsRegistration(SQLModel, table=True):
 
 
 LIST_TABLES = {"effects": Effect, "indicators": Indicator, "reports": Report}
+
+
+class WebSession(SQLModel, table=True):
+    """A browser signed in with Slack or Microsoft: its cookie carries a random token (signed), the
+    database only the token's SHA-256, so a dump of it opens no session."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    identity_id: int = Field(foreign_key="identity.id", index=True)  # the person's web identity
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class WebSignIn(SQLModel, table=True):
+    """A sign-in under way, from the redirect to the identity provider until its answer: the
+    `state` it must bring back, the browser that asked, the id_token's `nonce` and msal's flow
+    (which holds the PKCE verifier). Used once, and only for a few minutes."""
+
+    __tablename__ = "web_sign_in"
+    state: str = Field(primary_key=True, max_length=64)
+    browser: str = Field(max_length=64)  # SHA-256 of the cookie of the browser that started it
+    provider: str = Field(max_length=20)  # slack | microsoft
+    nonce: str = Field(max_length=64)
+    flow: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

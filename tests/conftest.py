@@ -267,3 +267,28 @@ def teams(db, make_server):
     assert not connector.violations, connector.violations
     connector.stop()
     identity.stop()
+
+
+# The browser tests drive Debian's Chromium (`make chromium`), not a Playwright download.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    """A page in a real headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()

@@ -1,6 +1,10 @@
-"""Small helpers shared by tests: a typed conversation with the engine."""
+"""Small helpers shared by tests: a typed conversation with the engine, a browser over HTTP."""
 
 from __future__ import annotations
+
+import re
+
+import httpx
 
 from bot.people import ensure_person
 from bot.replies import Turn
@@ -82,3 +86,24 @@ class Chat:
 
     def texts(self):
         return "\n".join(" ".join(filter(None, [r.title, r.text, r.note])) for r in self.last)
+
+
+class Browser(httpx.Client):
+    """An HTTP client that posts forms as a browser posts ours: with the CSRF token its pages
+    carry (one per browser cookie, read from the start page the first time)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._tokens: dict[str, str] = {}
+
+    def csrf(self) -> str:
+        cookie = self.cookies.get("wwidw_web") or self.cookies.get("wwidw_session") or ""
+        if cookie not in self._tokens:
+            found = re.search(r'name="csrf" value="([^"]*)"', self.get("/", follow_redirects=True).text)
+            self._tokens[cookie] = found[1] if found else ""
+        return self._tokens[cookie]
+
+    def post(self, url, *, data=None, **kwargs):
+        if isinstance(data, dict) and "csrf" not in data:
+            data = {**data, "csrf": self.csrf()}
+        return super().post(url, data=data, **kwargs)

@@ -14,6 +14,7 @@ from sqlmodel import select
 from bot.schedule import timezone
 from bot.settings import Settings
 from models import Identity, Indicator, Person
+from tests.helpers import Browser
 from tests.monitoring import published, slack_person
 from tests.slack_driver import texts
 from wwidw.app import Core, create_app
@@ -60,7 +61,7 @@ class FormValues(HTMLParser):
 
 
 def browser(server, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url, follow_redirects=True)
+    client = Browser(base_url=server.url, follow_redirects=True)
     assert client.post("/start", data={"name": name}).status_code == 200
     return client
 

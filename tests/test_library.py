@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlmodel import select
 
 from bot import search
@@ -15,7 +14,7 @@ from bot.settings import Settings
 from bot.wizard import Wizard
 from models import Comment, Effect, Intervention, Organisation, OutboxMessage, Person
 from reminders.digests import Digests
-from tests.helpers import Chat
+from tests.helpers import Browser, Chat
 from tests.slack_driver import texts
 from wwidw.app import Core, create_app
 
@@ -179,11 +178,11 @@ def test_text_commands_are_answers_while_a_question_is_open(db):
 
 def test_web_search_comments_and_choosing_an_organisation(db, make_server):
     server = make_server(create_app(core=Core(Settings(database_url=db.url, _env_file=None))))
-    anna = httpx.Client(base_url=server.url, follow_redirects=True)
+    anna = Browser(base_url=server.url, follow_redirects=True)
     page = anna.get("/").text
     assert 'name="organisation"' in page and 'value="Lokaal"' in page
     assert anna.post("/start", data={"name": "Anna", "organisation": "Woonstad Utrecht"}).status_code == 200
-    bram = httpx.Client(base_url=server.url, follow_redirects=True)
+    bram = Browser(base_url=server.url, follow_redirects=True)
     assert "Woonstad Utrecht" in bram.get("/").text  # offered to the next person
     bram.post("/start", data={"name": "Bram", "organisation": "Gemeente Utrecht"})
     with db.transaction() as s:
@@ -248,14 +247,14 @@ def test_no_path_shows_a_private_description_to_another_organisation(db, slack, 
 
     # The web chat: Carla of another organisation, and a visitor without a cookie.
     server = make_server(create_app(core=Core(Settings(database_url=db.url, _env_file=None))))
-    carla = httpx.Client(base_url=server.url, follow_redirects=True)
+    carla = Browser(base_url=server.url, follow_redirects=True)
     carla.post("/start", data={"name": "Carla", "organisation": "Welzijn Oost"})
     with db.transaction() as s:
         carla_org = s.get(
             Organisation, s.exec(select(Person).where(Person.display_name == "Carla")).one().organisation_id
         )
         carla_org.is_partner = True
-    visitor = httpx.Client(base_url=server.url, follow_redirects=True)
+    visitor = Browser(base_url=server.url, follow_redirects=True)
     pages = []
     for client in (carla, visitor):
         for path in ("/beschrijvingen", "/beschrijvingen?q=zeldzaamwoord", f"/beschrijvingen/{secret}",
@@ -284,14 +283,14 @@ def test_the_web_chat_cannot_take_a_workspace_organisations_name(db, make_server
     anna_id = ensure_person(db, "slack", "T1", "U1", "Anna")
     org_of(db, anna_id, "Woonstad Rotterdam", partner=True)
     server = make_server(create_app(core=Core(Settings(database_url=db.url, _env_file=None))))
-    web = httpx.Client(base_url=server.url, follow_redirects=True)
+    web = Browser(base_url=server.url, follow_redirects=True)
     refused = web.post("/start", data={"name": "Eve", "organisation": "woonstad rotterdam"})
     assert refused.status_code == 400 and "al een organisatie" in refused.text
     org_of(db, ensure_person(db, "slack", "T2", "U2", "Bas"), "Ééndracht Wonen")
     refused = web.post("/start", data={"name": "Eve", "organisation": "ééndracht wonen"})  # case beyond A-Z too
     assert refused.status_code == 400 and "al een organisatie" in refused.text
     web.post("/start", data={"name": "Carla", "organisation": "Welzijn Oost"})
-    web2 = httpx.Client(base_url=server.url, follow_redirects=True)
+    web2 = Browser(base_url=server.url, follow_redirects=True)
     web2.post("/start", data={"name": "Dirk", "organisation": "welzijn oost"})  # the same one, typed differently
     with db.transaction() as s:
         names = {p.display_name: s.get(Organisation, p.organisation_id).name for p in s.exec(select(Person))}

@@ -5,6 +5,7 @@ import time
 from sqlmodel import select
 
 from bot.settings import SLACK_SCOPES
+from handlers.web import providers
 from models import Intervention, Person
 from tests.helpers import FULL_WALK
 from tests.slack_driver import texts
@@ -341,6 +342,9 @@ def test_the_manifest_subscribes_to_what_the_bot_handles():
     # An install asks for exactly the scopes the manifest gives, and comes back to our redirect.
     assert manifest["oauth_config"]["scopes"]["bot"] == SLACK_SCOPES.split(",")
     assert manifest["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    # Sign in with Slack on the web: its own redirect, and only the user scopes it asks for.
+    assert manifest["oauth_config"]["redirect_urls"][1].endswith("/inloggen/slack/terug")
+    assert manifest["oauth_config"]["scopes"]["user"] == providers.SLACK_SCOPES
     assert manifest["settings"]["token_rotation_enabled"] is True
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -170,6 +171,43 @@ def test_a_rotating_token_is_refreshed_before_it_expires_and_the_new_one_is_used
     assert fake_slack.posts()[-1].args["text"] == "Vergeet je meting niet"
     assert fake_slack.posts()[-1].token == reply.token
     assert len([c for c in fake_slack.of("oauth.v2.access") if c.args.get("grant_type")]) == 1
+
+
+def test_processes_refresh_a_workspaces_token_once_and_all_use_the_new_one(db, slack_network, fake_slack):
+    """A refresh token works once (the fake spends it, as Slack does): three worker processes'
+    senders and the web server's bolt, all finding the token about to expire at once, refresh it
+    once, and every one of them goes on with the new token."""
+    fake_slack.expires_in = 3600
+    assert slack_network.install("T2", "Gemeente Zuid").status_code == 200
+    fake_slack.expires_in = 12 * 3600
+    workers = [slack_network.transport().workspaces for _ in range(3)]  # each with its own engine
+    with ThreadPoolExecutor(max_workers=13) as pool:
+        said = pool.submit(slack_network.user("U9", "T2").say, "hallo")
+        found = [pool.submit(w.token, "T2") for w in workers for _ in range(4)]
+        tokens = {f.result(timeout=30) for f in found}
+        reply = said.result(timeout=30)
+    refreshes = [c for c in fake_slack.of("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
+    assert len(refreshes) == 1
+    assert len(tokens) == 1 and fake_slack.tokens[tokens.pop()] == "T2"
+    assert fake_slack.posts()[-1].token in fake_slack.tokens and texts(reply)
+    with db.engine.connect() as conn:  # the install's row, holding the new token
+        stored = conn.execute(text("SELECT COUNT(*) FROM slack_bots WHERE team_id = 'T2'")).scalar()
+    assert stored == 1 and slack_network.transport().workspaces.token("T2") in fake_slack.tokens
+
+
+def test_an_install_state_is_used_once_even_by_two_redirects_at_once_and_old_ones_are_cleared(db, slack_network):
+    states = slack_network.core.slack.states
+    state = states.issue()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        used = list(pool.map(lambda _: states.consume(state), range(8)))
+    assert used.count(True) == 1
+    old = states.issue()
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE slack_oauth_states SET expire_at = :t"), {"t": datetime(2026, 1, 1)})
+    assert not states.consume(old)
+    states.issue()  # clears what expired
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM slack_oauth_states")).scalar() == 1
 
 
 def test_an_uninstall_holds_that_workspaces_messages_until_it_installs_again(db, network, fake_slack):

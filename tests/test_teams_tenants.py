@@ -89,9 +89,7 @@ def test_each_tenant_is_answered_by_its_own_bot_and_is_its_own_organisation(db, 
     assert {network.bot_of(c) for c in sent if c.conversation_id == anna.chat} == {APP_A}
     assert {network.bot_of(c) for c in sent if c.conversation_id == bram.chat} == {APP_B}
     with db.transaction() as s:
-        names = {
-            p.display_name: s.get(Organisation, p.organisation_id).name for p in s.exec(select(Person)).all()
-        }
+        names = {p.display_name: s.get(Organisation, p.organisation_id).name for p in s.exec(select(Person)).all()}
     assert names == {"Anna de Vries": "Woonstad Rotterdam", "Bram Bakker": "Gemeente Amersfoort"}
 
 

@@ -1,27 +1,13 @@
 """The web chat walked in a real headless Chromium (Debian's, driven by Playwright)."""
 
 import re
-import shutil
 
-import httpx
-import pytest
 from sqlmodel import select
 
 from bot.settings import Settings
 from models import Intervention, Person
-from tests.helpers import Chat
+from tests.helpers import Browser, Chat
 from wwidw.app import Core, create_app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def web_app(db):
@@ -36,17 +22,6 @@ def open_first_form(page, url: str, name: str) -> None:
     page.fill("[aria-label='Je antwoord']", "formulier")
     page.click("button:has-text('Stuur')")
     page.click("text=Open formulier stap 1")
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page()
-        yield page
-        browser.close()
 
 
 def test_steps_one_and_two_in_a_browser(db, make_server, browser_page):
@@ -124,7 +99,7 @@ def test_description_pages_respect_visibility(db, make_server):
     author.say("Privéproject")
     with db.transaction() as s:
         iv_id = s.exec(select(Intervention)).one().id
-    with httpx.Client(base_url=server.url) as anonymous:
+    with Browser(base_url=server.url) as anonymous:
         assert anonymous.get(f"/beschrijvingen/{iv_id}").status_code == 404
         assert anonymous.get(f"/beschrijvingen/{iv_id}.json").status_code == 404
         assert "Privéproject" not in anonymous.get("/beschrijvingen").text
@@ -156,7 +131,7 @@ def test_web_pages_show_only_what_the_readers_organisation_may_see(db, make_serv
         author.say("publiceer")
         assert "Gepubliceerd" in author.texts(), author.texts()
 
-    with httpx.Client(base_url=server.url) as browser:
+    with Browser(base_url=server.url) as browser:
         browser.post("/start", data={"name": "Lezer"})
         listing = browser.get("/beschrijvingen").text
         assert "Voor iedereen" in listing and "Voor partners" not in listing and "Alleen eigen" not in listing
@@ -174,7 +149,7 @@ def test_web_pages_show_only_what_the_readers_organisation_may_see(db, make_serv
 
 def test_odd_form_posts_get_answers_not_errors(db, make_server):
     server = make_server(web_app(db))
-    with httpx.Client(base_url=server.url) as browser:
+    with Browser(base_url=server.url) as browser:
         browser.post("/start", data={"name": "Tester"})
         browser.post("/say", data={"text": "formulier"})
         with db.transaction() as s:
@@ -220,7 +195,7 @@ def test_a_form_left_open_while_the_chat_changed_things_is_shown_again(db, make_
 
 def test_odd_ids_and_characters_on_the_web(db, make_server):
     server = make_server(web_app(db))
-    with httpx.Client(base_url=server.url) as browser:
+    with Browser(base_url=server.url) as browser:
         assert browser.get("/beschrijvingen/%C2%B2").status_code == 404
         assert browser.get("/beschrijvingen/" + "9" * 30).status_code == 404
         browser.post("/start", data={"name": "Nul\x00teken"})
@@ -248,7 +223,7 @@ def test_a_long_chat_keeps_a_trimmed_transcript_and_the_newest_messages(db, make
     from models import ChatMessage
 
     server = make_server(web_app(db))
-    with httpx.Client(base_url=server.url) as browser:
+    with Browser(base_url=server.url) as browser:
         browser.post("/start", data={"name": "Tester"})
         for n in range(KEPT // 2 + 10):
             browser.post("/say", data={"text": f"bericht {n}"})
@@ -264,7 +239,7 @@ def test_every_page_forbids_framing_and_foreign_content_and_the_browser_needs_no
     db, make_server, browser_page
 ):
     server = make_server(web_app(db))
-    with httpx.Client(base_url=server.url) as visitor:
+    with Browser(base_url=server.url) as visitor:
         for path in ("/", "/beschrijvingen", "/indicatoren", "/beschrijvingen/999", "/healthz"):
             headers = visitor.get(path).headers
             assert "frame-ancestors 'none'" in headers["content-security-policy"], path

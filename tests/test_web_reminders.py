@@ -13,6 +13,7 @@ from handlers.web.delivery import WebTransport
 from models import Identity, Measurement
 from reminders.engine import Engine
 from reminders.outbox import OutboxSender
+from tests.helpers import Browser
 from tests.monitoring import published
 from wwidw.app import Core, create_app
 
@@ -20,7 +21,7 @@ DUE = datetime(2027, 1, 29, 9, 0, tzinfo=timezone("Europe/Amsterdam"))
 
 
 def browser(server, name: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url, follow_redirects=True)
+    client = Browser(base_url=server.url, follow_redirects=True)
     assert client.post("/start", data={"name": name}).status_code == 200
     return client
 

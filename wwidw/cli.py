@@ -17,6 +17,7 @@ from bot.documents import as_dict, render_markdown
 from bot.settings import Settings
 from handlers.teams import registrations
 from handlers.teams.package import build_package
+from handlers.web.routes import web_login
 from models import Indicator, Intervention, Measurement, Organisation, Person, secrets
 from models.db import Database
 from models.secrets import SecretKeyError, Vault
@@ -183,6 +184,8 @@ def ready(settings: Settings) -> Core | None:
             raise SecretKeyError(secrets.NO_KEY + "; Slack installs store their tokens sealed")
         core.db.upgrade()
         secrets.check(core.db, core.vault)
+        if web_login(core) == "signin" and not core.vault.has_key:
+            raise SecretKeyError(secrets.NO_KEY + "; web sign-in seals its session cookies with it")
     except SecretKeyError as problem:
         print(f"wwidw: {problem}", file=sys.stderr)
         return None

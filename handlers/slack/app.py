@@ -27,7 +27,7 @@ from bot.subscriptions import Where
 from bot.wizard import Outcome
 from handlers.slack import blocks
 from handlers.slack.delivery import shared_with_others
-from handlers.slack.installations import ROTATE_BEFORE, api_client
+from handlers.slack.installations import ROTATE_BEFORE, Recent, api_client
 from handlers.slack.oauth import install_flow
 
 log = logging.getLogger("wwidw.slack")
@@ -108,6 +108,9 @@ def build_bolt_app(core) -> App:
             client=client,
             logger=log,
         )
+        # The outbox's rotator: one refresh per workspace across processes (installations.py).
+        authorize.token_rotator = workspaces.rotator
+        authorize.authorize_result_cache = Recent(size=1000)
         app = App(
             **options,
             authorize=authorize,

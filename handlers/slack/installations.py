@@ -4,6 +4,9 @@ With one workspace that is `SLACK_BOT_TOKEN`. With many, each workspace installs
 Slack's OAuth flow (handlers/slack/oauth.py) and its bot token lives in slack_sdk's SQLAlchemy
 installation store, sealed (models/secrets.py). Tokens rotate: Slack's rotating tokens live twelve
 hours, and one that expires within two hours is refreshed (slack_sdk's TokenRotator) before use.
+A refresh token works once, so the web server's bolt and the worker's sender, in any number of
+processes, refresh a workspace's token one at a time (SharedRotator), and the later one takes the
+token the first one stored.
 An uninstalled workspace has no token: what waits for it keeps waiting until it installs again.
 """
 
@@ -12,11 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import desc, select
@@ -41,6 +47,82 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
             for column in table.columns:
                 if column.name in SLACK_TOKENS:
                     column.type = SealedText(vault)
+
+
+class OneUseStateStore(SQLAlchemyOAuthStateStore):
+    """slack_sdk's OAuth state store, where a state is used once even by two redirects at the same
+    moment (the delete decides, not the read before it), and expired states are cleared."""
+
+    def issue(self, *args, **kwargs) -> str:
+        now = normalize_datetime_for_db(datetime.now(tz=UTC))
+        with self.engine.begin() as conn:
+            conn.execute(self.oauth_states.delete().where(self.oauth_states.c.expire_at <= now))
+        return super().issue(*args, **kwargs)
+
+    def consume(self, state: str) -> bool:
+        now = normalize_datetime_for_db(datetime.now(tz=UTC))
+        c = self.oauth_states.c
+        with self.engine.begin() as conn:
+            used = conn.execute(self.oauth_states.delete().where(c.state == state, c.expire_at > now))
+        return used.rowcount == 1
+
+
+def newest_bot(store: SQLAlchemyInstallationStore, team_id: str | None) -> Bot | None:
+    """The workspace's newest bot, by team alone: a workspace of an Enterprise Grid org is stored
+    with the org's id, which a message does not carry."""
+    c = store.bots.c
+    query = (
+        select(store.bots)
+        .where(c.client_id == store.client_id, c.team_id == team_id, c.bot_token.is_not(None))
+        .order_by(desc(c.installed_at), desc(c.id))
+        .limit(1)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return store.build_bot_entity(row) if row is not None else None
+
+
+class SharedRotator(TokenRotator):
+    """slack_sdk's rotator, one refresh per workspace at a time across threads and processes. Who
+    waited finds the token the other stored and uses it; the refresh and the storing of its result
+    happen under the same lock, so no one ever spends a refresh token that was already spent."""
+
+    def __init__(self, *, db: Database, store: SealedInstallationStore, **kwargs):
+        super().__init__(**kwargs)
+        self.db = db
+        self.store = store
+
+    def perform_bot_token_rotation(self, *, bot: Bot, minutes_before_expiration: int = ROTATE_BEFORE) -> Bot | None:
+        if not expiring(bot, minutes_before_expiration):
+            return None
+        with self.db.one_at_a_time(f"slack token of {bot.team_id}"):
+            newest = newest_bot(self.store, bot.team_id)
+            if newest is not None and not expiring(newest, minutes_before_expiration):
+                return newest  # refreshed meanwhile, by another thread or process
+            refreshed = super().perform_bot_token_rotation(
+                bot=newest or bot, minutes_before_expiration=minutes_before_expiration
+            )
+            if refreshed is not None:
+                self.store.save_bot(refreshed)
+            return refreshed
+
+
+class Recent(OrderedDict):
+    """Bolt's authorize cache (token -> what auth.test said), keeping the newest `size` entries:
+    tokens rotate twice a day in every workspace, and a replaced one never comes back."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def expiring(bot: Bot, minutes: int) -> bool:
+    return bot.bot_token_expires_at is not None and bot.bot_token_expires_at <= time.time() + minutes * 60
 
 
 class OneWorkspace:
@@ -68,9 +150,13 @@ class Workspaces:
         self.client_id = settings.slack_client_id
         self.client_secret = settings.slack_client_secret.get_secret_value()
         self.store = SealedInstallationStore(self.client_id, db.engine, vault)
-        self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_LIFETIME, engine=db.engine, logger=log)
-        self.rotator = TokenRotator(
-            client_id=self.client_id, client_secret=self.client_secret, client=api_client(settings)
+        self.states = OneUseStateStore(expiration_seconds=STATE_LIFETIME, engine=db.engine, logger=log)
+        self.rotator = SharedRotator(
+            db=db,
+            store=self.store,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            client=api_client(settings),
         )
         self._lock = threading.Lock()
         self._read: dict[str, tuple[str, float]] = {}  # team id -> (token, when read)
@@ -91,32 +177,15 @@ class Workspaces:
             known = self._read.get(team_id)
             if known and time.monotonic() - known[1] < FRESH:
                 return known[0]
-            bot = self.latest_bot(team_id)
+            bot = newest_bot(self.store, team_id)
             if bot is None:
                 self.forget(team_id)
                 return None
             if bot.bot_refresh_token:
-                refreshed = self.rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_BEFORE)
-                if refreshed is not None:
-                    self.store.save_bot(refreshed)
-                    bot = refreshed
+                bot = self.rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=ROTATE_BEFORE) or bot
             with self._lock:
                 self._read[team_id] = (bot.bot_token, time.monotonic())
             return bot.bot_token
-
-    def latest_bot(self, team_id: str) -> Bot | None:
-        """The workspace's newest bot, by team alone: a workspace of an Enterprise Grid org is
-        stored with the org's id, which a message does not carry."""
-        c = self.store.bots.c
-        query = (
-            select(self.store.bots)
-            .where(c.client_id == self.client_id, c.team_id == team_id, c.bot_token.is_not(None))
-            .order_by(desc(c.installed_at))
-            .limit(1)
-        )
-        with self.store.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return self.store.build_bot_entity(row) if row is not None else None
 
     def forget(self, team_id: str) -> None:
         """Read the workspace's token again next time (it was refused, revoked or uninstalled)."""

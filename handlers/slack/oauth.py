@@ -28,14 +28,9 @@ quiet.setLevel(logging.ERROR)
 PAGES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(default=True)
 )
-# No scripts, nothing framed, and no code or state in a Referer to the pages linked from here.
-HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+# No code or state in a Referer to the pages linked from here, nor in a cache (the policy against
+# scripts and framing is every page's: handlers/web/headers.py).
+HEADERS = {"Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 FAILURES = {  # bolt's reason -> the text an installer reads
     "access_denied": "failed_cancelled",
     "invalid_browser": "failed_expired",

@@ -20,7 +20,7 @@ from microsoft_agents.activity import Activity, ChannelAccount
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.monitor import reminder_actions
-from bot.people import ensure_person, update_profile
+from bot.people import ensure_person, update_profile, web_key
 from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.values import MAX_INTEGER
@@ -103,7 +103,9 @@ class TeamsBot:
 
     def person(self, place: Place, sender: ChannelAccount, zone: str | None = None) -> int:
         name = sender.name if sender.name and sender.name.strip() else None
-        person_id = ensure_person(self.db, "teams", place.tenant_id, sender.id[:128], name or sender.id)
+        # Teams names the Entra account too: the one its owner signs in with on the web.
+        account = web_key("teams", place.tenant_id, sender.aad_object_id) if sender.aad_object_id else None
+        person_id = ensure_person(self.db, "teams", place.tenant_id, sender.id[:128], name or sender.id, also=account)
         if name or zone:
             # Teams says who someone is and (in `localTimezone`) where: a new zone reschedules their reminders.
             update_profile(self.db, person_id, name, zone, self.core.settings.wwidw_timezone)

@@ -1,12 +1,12 @@
-"""The local web chat: the same wizard in a browser, plain HTML forms, no accounts, no JavaScript.
+"""The web pages: the same wizard in a browser, the knowledge bank, indicators and forms; plain
+HTML forms, no JavaScript.
 
-A browser is known by a random token in a cookie; the database keeps only its SHA-256.
+Who a browser is depends on `WWIDW_WEB_LOGIN` (sessions.py): the local web chat, where a visitor
+types a name and joins a local organisation, or sign-in with Slack or Microsoft (signin.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,9 +27,10 @@ from bot.library import description_reply
 from bot.people import ensure_person
 from bot.replies import Reply, Turn, reply_to_dict
 from bot.values import clean, is_number
+from handlers.web.sessions import CSRF_FIELD, Browsers, token_hash
+from handlers.web.signin import SignIn
 from models import ChatMessage, Identity, Intervention, Organisation, Person
 
-COOKIE = "wwidw_web"
 VERSION = "__version"  # the hidden form field that carries Form.version
 TRANSCRIPT = 80  # messages shown on the chat page
 KEPT = 4 * TRANSCRIPT  # the transcript is trimmed to this many messages; the descriptions themselves stay
@@ -37,28 +38,43 @@ KEPT = 4 * TRANSCRIPT  # the transcript is trimmed to this many messages; the de
 pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def web_login(core) -> str:
+    """`WWIDW_WEB_LOGIN`, or by default sign-in once Slack installs or Teams bots are set up: their
+    people then come to the web as themselves, and no visitor can enter their organisations."""
+    settings = core.settings
+    return settings.wwidw_web_login or ("signin" if settings.slack_workspaces or core.teams.any() else "local")
 
 
 def web_routes(core) -> list[Route]:
     db, wizard, forms, settings = core.db, core.wizard, core.forms, core.settings
+    browsers = Browsers(db, core.vault, signin=lambda: web_login(core) == "signin")
+    reader = browsers.reader
+    signin = SignIn(core, browsers)
 
-    def render(name: str, locale: str, status: int = 200, **context) -> HTMLResponse:
-        html = pages.get_template(name).render(locale=locale, t=partial(t, locale), **context)
+    def render(request: Request, name: str, locale: str, status: int = 200, **context) -> HTMLResponse:
+        context.setdefault("signed_in", browsers.signin and browsers.secret(request) is not None)
+        html = pages.get_template(name).render(
+            locale=locale, t=partial(t, locale), csrf=browsers.csrf(request), csrf_field=CSRF_FIELD, **context
+        )
         return HTMLResponse(html, status_code=status)
 
-    def reader(request: Request) -> tuple[Person | None, Identity | None]:
-        token = request.cookies.get(COOKIE)
-        if not token or len(token) > 100:
-            return None, None
-        with db.transaction() as s:
-            identity = s.exec(
-                select(Identity).where(
-                    Identity.platform == "web", Identity.workspace == "", Identity.external_id == token_hash(token)
-                )
-            ).first()
-            return (s.get(Person, identity.person_id), identity) if identity else (None, None)
+    def guarded(endpoint):
+        """A form posted from another site is refused: browsers say where a POST comes from
+        (Origin), and every form of ours carries the browser's CSRF token. A page elsewhere must not
+        start, answer or publish in someone's web chat."""
+
+        async def checked(request: Request):
+            if request.method == "POST":
+                origin = request.headers.get("origin")
+                ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}  # behind a proxy too
+                if origin and urlsplit(origin).netloc not in ours:
+                    return PlainTextResponse("forbidden", status_code=403)
+                form = await request.form()  # Starlette keeps it for the endpoint
+                if not browsers.form_is_ours(request, form.get(CSRF_FIELD)):
+                    return PlainTextResponse(t(settings.wwidw_locale, "signin.stale_form"), status_code=403)
+            return await endpoint(request)
+
+        return checked
 
     def locale_of(person: Person | None) -> str:
         return (person.locale if person else None) or settings.wwidw_locale
@@ -107,28 +123,42 @@ def web_routes(core) -> list[Route]:
                         return choice["label"]
         return value
 
-    def start_page(status: int = 200, error: str | None = None) -> HTMLResponse:
+    def start_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+        """The way in: the local web chat's name form, or the sign-in buttons."""
+        if browsers.signin:
+            return render(request, "start.html", settings.wwidw_locale, status, error=error, **signin.choices())
         with db.transaction() as s:
             names = organisations.local_names(s)
         default = settings.wwidw_web_organisation
-        return render("start.html", settings.wwidw_locale, status, error=error, organisations=names, default=default)
+        return render(
+            request, "start.html", settings.wwidw_locale, status, error=error, organisations=names, default=default
+        )
 
     async def home(request: Request):
         person, identity = await run_in_threadpool(reader, request)
         if person is None:
-            return await run_in_threadpool(start_page)
+            return await run_in_threadpool(start_page, request)
         messages = await run_in_threadpool(transcript, identity)
+        if not messages and browsers.signin:  # just signed in: where they are, the draft begun in chat included
+
+            def where_they_are():
+                take_turn(person, identity, Turn(action="cmd:resume"), None)
+                return transcript(identity)
+
+            messages = await run_in_threadpool(where_they_are)
         last = next((m["reply"] for m in reversed(messages) if m["sender"] == "bot"), {})
-        return render("chat.html", locale_of(person), messages=messages, input=last.get("input"))
+        return render(request, "chat.html", locale_of(person), messages=messages, input=last.get("input"))
 
     async def start(request: Request):
+        if browsers.signin:  # people come in by signing in; no one takes a name here
+            return RedirectResponse("/", status_code=303)
         form = await request.form()
         name = clean(str(form.get("name") or ""))[:120]
         # The organisation to join: one of the list, or a new one typed in.
         organisation = " ".join(clean(str(form.get("organisation") or "")).split())[:200]
         if not name or (organisation and len(organisation) < 2):
             key = "web.name_missing" if not name else "organisation.bad_name"
-            return await run_in_threadpool(start_page, 400, t(settings.wwidw_locale, key))
+            return await run_in_threadpool(start_page, request, 400, t(settings.wwidw_locale, key))
 
         def allowed() -> bool:
             with db.transaction() as s:
@@ -138,8 +168,9 @@ def web_routes(core) -> list[Route]:
             allowed
         ):  # a Slack workspace's or Teams tenant's organisation: joined by signing in there
             text = t(settings.wwidw_locale, "organisation.taken", name=organisation)
-            return await run_in_threadpool(start_page, 400, text)
-        token = secrets.token_urlsafe(32)
+            return await run_in_threadpool(start_page, request, 400, text)
+        response = RedirectResponse("/", status_code=303)
+        token = browsers.new_local(request, response)
 
         def create():
             joined = organisation or settings.wwidw_web_organisation
@@ -150,8 +181,6 @@ def web_routes(core) -> list[Route]:
             take_turn(person, identity, Turn(text=""), None)
 
         await run_in_threadpool(create)
-        response = RedirectResponse("/", status_code=303)
-        response.set_cookie(COOKIE, token, max_age=3600 * 24 * 365, httponly=True, samesite="lax")
         return response
 
     async def say(request: Request):
@@ -210,7 +239,7 @@ def web_routes(core) -> list[Route]:
 
         if words:
             hits = await run_in_threadpool(found)
-            return render("list.html", locale_of(person), rows=[], hits=hits, words=words)
+            return render(request, "list.html", locale_of(person), rows=[], hits=hits, words=words)
 
         def rows():
             with db.transaction() as s:
@@ -227,14 +256,14 @@ def web_routes(core) -> list[Route]:
                 )
                 return list(s.exec(query))
 
-        return render("list.html", locale_of(person), rows=await run_in_threadpool(rows))
+        return render(request, "list.html", locale_of(person), rows=await run_in_threadpool(rows))
 
     async def indicators(request: Request):
         person, _ = await run_in_threadpool(reader, request)
         if person is None:
             return RedirectResponse("/", status_code=303)
         found, locale = await run_in_threadpool(wizard.indicators, person.id)
-        return render("indicators.html", locale, entries=found)
+        return render(request, "indicators.html", locale, entries=found)
 
     async def description(request: Request):
         person, _ = await run_in_threadpool(reader, request)
@@ -244,8 +273,11 @@ def web_routes(core) -> list[Route]:
             return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
         found = await run_in_threadpool(visible, person, int(number))
         if found is None:
+            if person is None:
+                return await run_in_threadpool(start_page, request, 404, t(locale_of(person), "web.not_found"))
             return render(
-                "start.html" if person is None else "list.html",
+                request,
+                "list.html",
                 locale_of(person),
                 status=404,
                 rows=[],
@@ -255,7 +287,7 @@ def web_routes(core) -> list[Route]:
             return PlainTextResponse(found["markdown"], media_type="text/markdown; charset=utf-8")
         if fmt == "json":
             return JSONResponse(found["json"])
-        return render("description.html", locale_of(person), **found)
+        return render(request, "description.html", locale_of(person), **found)
 
     async def comment(request: Request):
         """A comment on one step, from the form under a description."""
@@ -271,7 +303,9 @@ def web_routes(core) -> list[Route]:
             found = await run_in_threadpool(visible, person, iv_id)
             if found is None:
                 return PlainTextResponse(error.text, status_code=404)
-            return render("description.html", outcome.locale, status=400, error=error.text, draft=text, **found)
+            return render(
+                request, "description.html", outcome.locale, status=400, error=error.text, draft=text, **found
+            )
         return RedirectResponse(f"/beschrijvingen/{iv_id}#reacties", status_code=303)
 
     async def form_page(request: Request):
@@ -289,7 +323,7 @@ def web_routes(core) -> list[Route]:
                 errors = await run_in_threadpool(forms.submit, person.id, iv_id, step, values, version)
             except StaleForm:
                 fresh = await run_in_threadpool(forms.stale_form, person.id, iv_id, step)
-                return render("form.html", locale_of(person), status=409, form=fresh, values={}, errors={})
+                return render(request, "form.html", locale_of(person), status=409, form=fresh, values={}, errors={})
             except FormError:
                 return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
             if not errors:
@@ -310,6 +344,7 @@ def web_routes(core) -> list[Route]:
         except FormError:
             return PlainTextResponse(t(locale_of(person), "web.not_found"), status_code=404)
         return render(
+            request,
             "form.html",
             locale_of(person),
             status=400 if errors else 200,
@@ -331,25 +366,12 @@ def web_routes(core) -> list[Route]:
     return [
         Route("/", home),
         Route("/voortgang/{ref}", chart),
-        Route("/start", same_site(start), methods=["POST"]),
-        Route("/say", same_site(say), methods=["POST"]),
+        Route("/start", guarded(start), methods=["POST"]),
+        Route("/say", guarded(say), methods=["POST"]),
         Route("/beschrijvingen", descriptions),
         Route("/beschrijvingen/{ref}", description),
-        Route("/beschrijvingen/{iv:int}/reactie", same_site(comment), methods=["POST"]),
+        Route("/beschrijvingen/{iv:int}/reactie", guarded(comment), methods=["POST"]),
         Route("/indicatoren", indicators),
-        Route("/formulier/{iv:int}/{step:int}", same_site(form_page), methods=["GET", "POST"]),
+        Route("/formulier/{iv:int}/{step:int}", guarded(form_page), methods=["GET", "POST"]),
+        *signin.routes(guarded, start_page),
     ]
-
-
-def same_site(endpoint):
-    """A form posted from another site is refused: browsers say where a POST comes from (Origin),
-    and a page elsewhere must not start, answer or publish in someone's web chat."""
-
-    async def checked(request: Request):
-        origin = request.headers.get("origin")
-        ours = {request.headers.get("host"), request.headers.get("x-forwarded-host")}  # behind a proxy too
-        if request.method == "POST" and origin and urlsplit(origin).netloc not in ours:
-            return PlainTextResponse("forbidden", status_code=403)
-        return await endpoint(request)
-
-    return checked

@@ -13,19 +13,29 @@ them in the real wire format:
 
 Anything else is answered 404 and noted in `unexpected`, so a test sees msal wandering off
 (instance discovery, region detection).
+
+Signing in on the web (the authorization-code flow with PKCE): `authorize(url)` is the sign-in
+page a browser is sent to, answered at once as `signing_in` (an account of one tenant); the
+token endpoint takes the code once, checks the PKCE verifier and the redirect URI, and returns an
+id_token signed with a key from `{host}/{tenant}/discovery/v2.0/keys`. `id_token_changes` and
+`forge` make a bad one.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import secrets
 import threading
+import time
 import uuid
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import httpx
+
+from tests.fakes.signer import Signer
 
 HOST = "https://login.microsoftonline.com"
 BOTFRAMEWORK_TENANT = "d6d49420-f39b-4df7-a1dc-d59a935871db"  # the GUID behind "botframework.com"
@@ -49,6 +59,13 @@ class FakeEntra:
         self.token_requests = 0  # POSTs to the token endpoint, refused ones included
         self.discovery_requests = 0
         self.unexpected: list[str] = []
+        # Web sign-in: the account signed in to Microsoft in the browser ({"oid", "name", "tenant"}),
+        # or None (the person cancels).
+        self.signing_in: dict | None = None
+        self.signer = Signer()
+        self.codes: dict[str, dict] = {}  # unused authorization codes -> what they were given for
+        self.id_token_changes: dict = {}
+        self.forge = False
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -68,6 +85,10 @@ class FakeEntra:
         if origin == self.host and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             if request.method == "POST":
                 return self.token(parts[0], request)
+        if origin == self.host and len(parts) == 4 and parts[1:] == ["discovery", "v2.0", "keys"]:
+            return httpx.Response(200, json=self.signer.jwks())
+        if origin == self.host and len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "authorize"]:
+            return httpx.Response(302, headers={"Location": self.authorize(str(request.url))})
         with self._lock:
             self.unexpected.append(f"{request.method} {request.url}")
         return error(404, "invalid_request", f"AADSTS90000: no such endpoint {url.path}")
@@ -125,6 +146,8 @@ class FakeEntra:
             user, _, password = base64.b64decode(basic[6:]).decode().partition(":")
             form.setdefault("client_id", unquote(user.replace("+", " ")))
             form.setdefault("client_secret", unquote(password.replace("+", " ")))
+        if form.get("grant_type") == "authorization_code":
+            return self.redeem(tenant, form)
         if form.get("grant_type") != "client_credentials":
             return error(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
         client_id = form.get("client_id")
@@ -150,6 +173,70 @@ class FakeEntra:
             self.issued_to[access] = client_id
         answer = {"token_type": "Bearer", "expires_in": self.expires_in, "ext_expires_in": self.expires_in}
         return httpx.Response(200, json={**answer, "access_token": access})
+
+    # --- web sign-in ---------------------------------------------------------------------------
+
+    def authorize(self, url: str) -> str:
+        """The sign-in page at `url` (msal's auth_uri): where it sends the browser back to."""
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        tenant = parts.path.strip("/").split("/")[0]
+        back = query.get("redirect_uri", "")
+        secret_and_home = self.apps.get(query.get("client_id", ""))
+        assert secret_and_home and tenant_guid(secret_and_home[1]) == tenant_guid(tenant), "unknown app or tenant"
+        assert query.get("response_type") == "code" and query.get("code_challenge_method") == "S256", query
+        if self.signing_in is None:
+            answer = {"error": "access_denied", "error_description": "AADSTS65004: User declined to consent."}
+        else:
+            code = f"0.A{secrets.token_urlsafe(24)}"
+            with self._lock:
+                self.codes[code] = {**query, "tenant": tenant_guid(tenant), "account": dict(self.signing_in)}
+            answer = {"code": code, "session_state": str(uuid.uuid4())}
+        return f"{back}?{urlencode({**answer, 'state': query.get('state', '')})}"
+
+    def redeem(self, tenant: str, form: dict) -> httpx.Response:
+        with self._lock:
+            given = self.codes.pop(form.get("code", ""), None)  # a code works once
+        if given is None or given["tenant"] != tenant_guid(tenant):
+            return error(400, "invalid_grant", "AADSTS70008: The provided authorization code is expired or used.")
+        secret, _ = self.apps.get(form.get("client_id", ""), (None, None))
+        if form.get("client_id") != given["client_id"] or form.get("client_secret") != secret:
+            return error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        if form.get("redirect_uri") != given["redirect_uri"]:
+            return error(400, "invalid_grant", "AADSTS50148: The redirect_uri does not match.")
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if challenge != given.get("code_challenge"):
+            return error(400, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the code_challenge.")
+        account, now = given["account"], int(time.time())
+        home = tenant_guid(account["tenant"])
+        claims = {
+            "aud": given["client_id"],
+            "iss": f"{self.host}/{home}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "name": account["name"],
+            "oid": account["oid"],
+            "preferred_username": account.get("email", f"{account['oid'][:8]}@example.org"),
+            "sub": hashlib.sha256(account["oid"].encode()).hexdigest()[:43],
+            "tid": home,
+            "ver": "2.0",
+            **({"nonce": given["nonce"]} if given.get("nonce") else {}),
+            **self.id_token_changes,
+        }
+        client_info = base64.urlsafe_b64encode(json.dumps({"uid": account["oid"], "utid": home}).encode()).decode()
+        return httpx.Response(
+            200,
+            json={
+                "token_type": "Bearer",
+                "scope": "openid profile email",
+                "expires_in": 3599,
+                "access_token": f"eyJ0eXAiOiJKV1QifQ.graph-{secrets.token_urlsafe(16)}",
+                "id_token": self.signer.sign(claims, forged=self.forge),
+                "client_info": client_info,
+            },
+        )
 
     # --- for the fake connector --------------------------------------------------------------
 

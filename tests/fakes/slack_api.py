@@ -4,6 +4,11 @@ every call, so tests assert on what the bot really sent over the wire.
 It also checks the Block Kit limits Slack enforces and can be told to answer 429 or 500. It knows
 several workspaces: each bot token belongs to one, and `oauth.v2.access` installs the app (a code
 from `consent`, what Slack's consent screen hands the browser) and refreshes rotating tokens.
+
+Sign in with Slack: `/openid/connect/authorize` is the page a browser is sent to; it redirects
+back at once as `signing_in` (the person signed in to Slack in that browser), and
+`openid.connect.token` exchanges the code for an id_token signed with a key from
+`/openid/connect/keys`. `id_token_changes` and `forge` make a bad one.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tests.fakes.local_server import LocalServer
+from tests.fakes.signer import Signer
 
 TOKEN = "xoxb-test-token"
 CLIENT_ID = "1111.2222"
@@ -68,6 +74,13 @@ class FakeSlack:
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._seq = itertools.count(1)
         self._last_ts = 0.0
+        # Sign in with Slack: who is signed in to Slack in the browser (team, user, name), or None;
+        # "deny" makes them press Cancel.
+        self.signing_in: tuple[str, str, str] | str | None = None
+        self.signer = Signer()
+        self.sign_in_codes: dict[str, dict] = {}  # unused codes -> what the id_token will say
+        self.id_token_changes: dict = {}  # claims to change in the next id_tokens (a bad nonce, audience…)
+        self.forge = False  # sign id_tokens with a key that is not published
         self._cond = threading.Condition()
         self.http = LocalServer(self.respond)
         self.url = f"{self.http.url}/api/"
@@ -79,6 +92,10 @@ class FakeSlack:
         """One HTTP request to the Web API (or to the upload URL it handed out)."""
         url = urlsplit(path)
         name = url.path.rsplit("/", 1)[-1]
+        if url.path == "/openid/connect/authorize":
+            return self.authorize(dict(parse_qsl(url.query)))
+        if url.path == "/openid/connect/keys":
+            return 200, {}, self.signer.jwks()
         if "/upload/" in url.path:  # the file upload URL handed out by files.getUploadURLExternal
             self.uploads[name] = raw
             return 200, {"Content-Type": "text/plain"}, b"OK"
@@ -132,17 +149,22 @@ class FakeSlack:
             issued |= {"refresh_token": refresh, "expires_in": self.expires_in}
         return issued
 
-    def oauth_access(self, args: dict, authorization: str) -> dict:
+    @staticmethod
+    def credentials(args: dict, authorization: str) -> tuple[str | None, str | None]:
+        """The app's client id and secret, from Basic auth (slack_sdk's way) or the form."""
         if authorization.startswith("Basic "):
             client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
-        else:
-            client_id, client_secret = args.get("client_id"), args.get("client_secret")
+            return client_id, client_secret
+        return args.get("client_id"), args.get("client_secret")
+
+    def oauth_access(self, args: dict, authorization: str) -> dict:
+        client_id, client_secret = self.credentials(args, authorization)
         if client_id != CLIENT_ID:
             return {"ok": False, "error": "invalid_client_id"}
         if client_secret != CLIENT_SECRET:
             return {"ok": False, "error": "bad_client_secret"}
         if args.get("grant_type") == "refresh_token":
-            team = self.refresh_tokens.get(str(args.get("refresh_token")))
+            team = self.refresh_tokens.pop(str(args.get("refresh_token")), None)  # spent: the new one is issued
             if team is None:
                 return {"ok": False, "error": "invalid_refresh_token"}
             return {"ok": True, **self.issue(team), "team": {"id": team, "name": self.team_names[team]}}
@@ -160,6 +182,63 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    # --- Sign in with Slack ----------------------------------------------------------------
+
+    def authorize(self, query: dict) -> tuple[int, dict, bytes]:
+        """Slack's sign-in page: a person already signed in to Slack agrees (or cancels) at once."""
+        back = query.get("redirect_uri", "")
+        if query.get("client_id") != CLIENT_ID or not back or query.get("response_type") != "code":
+            return 400, {"Content-Type": "text/html"}, b"<p>invalid_request</p>"
+        if set(query.get("scope", "").split(",")) != {"openid", "profile"}:
+            return 400, {"Content-Type": "text/html"}, b"<p>invalid_scope</p>"
+        if self.signing_in == "deny" or self.signing_in is None:
+            answer = {"error": "access_denied", "state": query.get("state", "")}
+        else:
+            team, user, name = self.signing_in
+            code = f"oidc-{secrets.token_hex(8)}"
+            with self._cond:
+                self.sign_in_codes[code] = {
+                    "team": team,
+                    "user": user,
+                    "name": name,
+                    "redirect_uri": back,
+                    "nonce": query.get("nonce"),
+                }
+            answer = {"code": code, "state": query.get("state", "")}
+        return 302, {"Location": f"{back}?{urlencode(answer)}", "Content-Type": "text/html"}, b""
+
+    def openid_token(self, args: dict, authorization: str) -> dict:
+        if self.credentials(args, authorization) != (CLIENT_ID, CLIENT_SECRET):
+            return {"ok": False, "error": "invalid_client"}
+        found = self.sign_in_codes.pop(str(args.get("code")), None)  # a code works once
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        if args.get("redirect_uri") != found["redirect_uri"]:
+            return {"ok": False, "error": "bad_redirect_uri"}
+        now = int(time.time())
+        claims = {
+            "iss": "https://slack.com",
+            "sub": found["user"],
+            "aud": CLIENT_ID,
+            "exp": now + 3600,
+            "iat": now,
+            "auth_time": now,
+            "https://slack.com/user_id": found["user"],
+            "https://slack.com/team_id": found["team"],
+            "https://slack.com/team_name": self.team_names.get(found["team"], found["team"]),
+            "name": found["name"],
+            "locale": "nl-NL",
+            **({"nonce": found["nonce"]} if found["nonce"] else {}),
+            **self.id_token_changes,
+        }
+        id_token = self.signer.sign(claims, forged=self.forge)
+        return {
+            "ok": True,
+            "access_token": f"xoxp-{secrets.token_hex(8)}",
+            "token_type": "Bearer",
+            "id_token": id_token,
+        }
+
     def answer(self, method: str, args: dict, authorization: str) -> tuple[int, dict, dict]:
         with self._cond:
             if self.failures.get(method):
@@ -167,8 +246,11 @@ class FakeSlack:
                 self.calls.append(Call(next(self._seq), method + ":failed", args))
                 self._cond.notify_all()
                 return status, headers, body
-            if method == "oauth.v2.access":
-                result = self.oauth_access(args, authorization)
+            if method in ("oauth.v2.access", "openid.connect.token"):
+                if method == "oauth.v2.access":
+                    result = self.oauth_access(args, authorization)
+                else:
+                    result = self.openid_token(args, authorization)
                 self.calls.append(Call(next(self._seq), method, args, result))
                 self._cond.notify_all()
                 return 200, {}, result

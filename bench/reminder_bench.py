@@ -28,6 +28,7 @@ from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import func, insert, select, text
 
 from bench.databases import scratch_database
+from bench.kernel import listen_overflows, say_if_moved
 from bot.replies import reply_from_dict
 from bot.settings import Settings
 from handlers.slack import blocks
@@ -247,9 +248,11 @@ def main() -> None:
     fake = mp.Process(target=serve_fake, args=(urls, arrivals, workspace_tokens(args.workspaces)), daemon=True)
     fake.start()
     slack_url = urls.get(timeout=30)
+    overflows = listen_overflows()
     with scratch_database(args.postgres) as url:
         measure(url, slack_url, arrivals, args.people, args.each, args.workspaces)
     fake.terminate()
+    say_if_moved(overflows)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 A live `wwidw serve` (its own process) talks to the fake Slack Web API (another process); each
 simulated person sends an answer, waits for the bot's reply to arrive at the fake, and sends the
 next. Latency runs from sending the event to the reply's arrival. Then the same load goes to a
-bare slack-bolt app that only echoes, measured in the same run, and the ratio of the two
-throughputs is printed.
+bare slack-bolt app that only echoes (bench/echo_app.py, nothing of ours imported), measured in
+the same run, and the ratios of the two throughputs and p99 latencies are printed. The fake
+listens with a backlog of 1024, and the kernel's listen-overflow counter is checked around the run.
 
     python -m bench.wizard_bench [--people 20] [--postgres]
 """
@@ -25,6 +26,7 @@ import time
 import httpx
 
 from bench.databases import scratch_database
+from bench.kernel import listen_overflows, say_if_moved
 from tests.fakes.slack_api import TOKEN, FakeSlack
 from tests.helpers import FULL_WALK
 from tests.slack_driver import SECRET, SlackSender
@@ -122,7 +124,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def report(name: str, wall: float, latencies: list[float], cpu: float) -> float:
+def report(name: str, wall: float, latencies: list[float], cpu: float) -> tuple[float, float]:
     rate = len(latencies) / wall
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
@@ -131,7 +133,7 @@ def report(name: str, wall: float, latencies: list[float], cpu: float) -> float:
         f"{name:<24} {len(latencies):>5} answers  {rate:7.1f} answers/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
         f"  server CPU {cpu / len(latencies) * 1000:4.2f} ms/answer"
     )
-    return rate
+    return rate, p99
 
 
 def measure(command: list[str], env: dict, replies: Replies, people: int, answers: list[str], run: str):
@@ -160,9 +162,8 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
     echo = [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--log-level", "warning"]
     bare = measure(echo, env, replies, people, answers, f"E{label[0]}")
     print(f"\n{label}, {people} people at once, {len(answers)} answers each")
-    ours = report("wwidw wizard", *wizard)
-    theirs = report("bare slack-bolt echo", *bare)
-    print(f"{'ratio wizard / echo':<24} {ours / theirs:.2f}")
+    (ours, our_p99), (theirs, their_p99) = report("wwidw wizard", *wizard), report("bare slack-bolt echo", *bare)
+    print(f"{'wizard / echo':<24} answers/s {ours / theirs:.2f}×   p99 {our_p99 / their_p99:.1f}×")
 
 
 def main() -> None:
@@ -174,6 +175,7 @@ def main() -> None:
     fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
     fake.start()
     fake_url, replies = urls.get(timeout=30), Replies(arrivals)
+    overflows = listen_overflows()
     try:
         with scratch_database(postgres=False) as url:
             run(url, "SQLite", args.people, fake_url, replies)
@@ -182,6 +184,7 @@ def main() -> None:
                 run(url, "PostgreSQL", args.people, fake_url, replies)
     finally:
         fake.terminate()
+    say_if_moved(overflows)
 
 
 if __name__ == "__main__":

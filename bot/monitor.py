@@ -45,7 +45,7 @@ def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list
         if name.casefold() in ME:
             found = iv.author_id
         elif m := re.fullmatch(r"<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>", part.strip()):
-            found = slack_colleague(session, iv, m[1])
+            found = slack_colleague(session, iv, m[1])  # None: plain text from outside Slack
         else:
             if org_people is None:
                 org_people = list(session.exec(select(Person).where(Person.organisation_id == iv.organisation_id)))
@@ -58,12 +58,16 @@ def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list
     return people or [iv.author_id]
 
 
-def slack_colleague(session: Session, iv: Intervention, user_id: str) -> int:
-    """The person behind a Slack mention in the author's workspace, known from then on."""
+def slack_colleague(session: Session, iv: Intervention, user_id: str) -> int | None:
+    """The person behind a Slack mention in the author's workspace, known from then on. None when
+    the author is no member of a Slack workspace: a mention typed elsewhere (the web chat, Teams)
+    names no one, or anyone could have the bot message any Slack user."""
     author_identity = session.exec(
         select(Identity).where(Identity.person_id == iv.author_id, Identity.platform == "slack")
     ).first()
-    workspace = author_identity.workspace if author_identity else ""
+    if author_identity is None:
+        return None
+    workspace = author_identity.workspace
     identity = session.exec(
         select(Identity).where(
             Identity.platform == "slack", Identity.workspace == workspace, Identity.external_id == user_id

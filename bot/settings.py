@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # How people come into the web pages: "local" (type a name, join a local organisation) or
     # "signin" (Sign in with Slack or Microsoft). None: sign-in once Slack installs or Teams are set up.
     wwidw_web_login: Literal["local", "signin"] | None = None
+    # The host names the bot answers to (comma-separated; `*.example.nl` and `*` allowed): a request
+    # for any other is refused, so a web page elsewhere cannot reach a local bot by DNS rebinding.
+    wwidw_allowed_hosts: str = "localhost,127.0.0.1"
 
     @property
     def slack_workspaces(self) -> bool:
@@ -52,6 +55,10 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return self.slack_workspaces or bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.wwidw_allowed_hosts.split(",") if h.strip()]
 
     @property
     def secret_keys(self) -> str | None:

@@ -92,7 +92,7 @@ def test_without_slack_settings_the_endpoint_is_off_and_the_web_chat_works(db, c
     transport = httpx.ASGITransport(app=app)
 
     async def calls():
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return (await client.post("/slack/events", content=b"{}")).status_code, (await client.get("/")).status_code
 
     import asyncio
@@ -108,7 +108,7 @@ def test_healthz_reports_a_database_that_does_not_answer(tmp_path):
     app = create_app(core=Core(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", _env_file=None)))
 
     async def call():
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
             return (await client.get("/healthz")).status_code
 
     assert asyncio.run(call()) == 503
@@ -123,7 +123,7 @@ def test_pages_say_so_when_the_database_is_down():
 
     async def call():
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get("/beschrijvingen")
 
     response = asyncio.run(call())

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.schedule import timezone
 from bot.settings import Settings
-from models import Identity, Indicator, Person
+from models import Identity, Indicator, IndicatorOwner, Person
 from tests.helpers import Browser
 from tests.monitoring import published, slack_person
 from tests.slack_driver import texts
@@ -172,3 +172,26 @@ def test_the_app_home_lists_indicators_with_their_next_reminder(db, slack, fake_
     assert "Deelnemers tuindag" in texts(listing) and re.search(r"indicator:\d+", json.dumps(listing["blocks"]))
     with db.transaction() as s:
         assert s.exec(select(Identity).where(Identity.external_id == "U1")).one()
+
+
+def test_a_slack_mention_typed_in_the_web_chat_names_no_one(db, make_server):
+    """A web visitor is no member of a Slack workspace: `<@U777>` as an owner is plain text, so the
+    bot never messages a Slack user a stranger chose; the reminder stays the author's."""
+    server = make_server(create_app(core=Core(Settings(database_url=db.url, _env_file=None))))
+    eve = browser(server, "Eve")
+    eve_id = web_person(db, "Eve")
+    iv_id, _ = published(db, eve_id, [{"name": "Vrijwilligers"}], start_date=LATER)
+    form = FormValues(eve.get(f"/formulier/{iv_id}/8").text).values
+    new = {
+        "indicators.1.name": "Bezoekers",
+        "indicators.1.kind": "output",
+        "indicators.1.unit": "aantal",
+        "indicators.1.frequency": "monthly",
+        "indicators.1.owner": "<@U777>, <@W12345|baas>",
+    }
+    assert eve.post(f"/formulier/{iv_id}/8", data={**form, **new}, follow_redirects=False).status_code == 303
+    with db.transaction() as s:
+        added = s.exec(select(Indicator).where(Indicator.name == "Bezoekers")).one()
+        owners = s.exec(select(IndicatorOwner.person_id).where(IndicatorOwner.indicator_id == added.id)).all()
+        assert owners == [eve_id]
+        assert s.exec(select(Identity).where(Identity.platform == "slack")).all() == []

@@ -3,10 +3,13 @@ buttons or in the modal), and the value becomes a measurement."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.schedule import timezone
@@ -202,6 +205,15 @@ def test_progress_with_a_chart_and_the_csv_export(db, reminded, slack, fake_slac
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("intervention_id,intervention,organisation,indicator_id")
     assert len(lines) == 2 and ",2027-01-01,2027-01-31,12.0," in lines[1]
+
+    # Text that a spreadsheet would run as a formula is written as text; numbers stay numbers.
+    with db.transaction() as s:
+        s.exec(update(Measurement).values(note='=HYPERLINK("https://evil.example","klik")'))
+        s.exec(update(Indicator).values(name="@SUM(A1)", baseline=-3.5))
+    assert main(["export-measurements"]) == 0
+    (row,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert row["note"] == '\'=HYPERLINK("https://evil.example","klik")' and row["indicator"] == "'@SUM(A1)"
+    assert row["baseline"] == "-3.5" and row["value"] == "12.0"
 
 
 def test_a_person_slack_cannot_reach_pauses_and_the_coordinator_is_told(db, slack, fake_slack):

@@ -1,14 +1,16 @@
 """The wizard in Slack: signed events and clicks through the real slack-bolt request path."""
 
+import logging
+import re
 import time
 
 from sqlmodel import select
 
 from bot.settings import SLACK_SCOPES
 from handlers.web import providers
-from models import Intervention, Person
+from models import Intervention, Person, Report
 from tests.helpers import FULL_WALK
-from tests.slack_driver import texts
+from tests.slack_driver import SlackSender, texts
 
 
 def test_full_walk_by_dm_then_publish(slack, db, fake_slack):
@@ -108,6 +110,22 @@ def test_forged_and_old_signatures_are_rejected_and_change_nothing(slack, db, fa
     assert not fake_slack.of("chat.postMessage")
 
 
+def test_malformed_timestamps_and_forged_bodies_get_401_and_one_short_log_line(slack, db, fake_slack, caplog):
+    from tests.slack_driver import sign
+
+    body = "{" + '"type": "event_callback", "filler": "' + "FORGED-BODY" * 40_000 + '"}'  # 440 kB
+    caplog.set_level(logging.INFO)
+    for timestamp in ["", "abc", "²³".encode(), "1" * 40, "-5", "17.5"]:  # bytes: not ASCII on the wire
+        headers = {**sign(body), "X-Slack-Request-Timestamp": timestamp, "Content-Type": "application/json"}
+        assert slack.sender.http.post("/slack/events", content=body, headers=headers).status_code == 401
+    forged = SlackSender(slack.server.url, secret="not-the-secret").post(body, "application/json")
+    assert forged.status_code == 401
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith(("wwidw", "slack_bolt"))]
+    assert len(lines) == 7 and all(len(line) < 120 and "FORGED" not in line for line in lines), lines
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert current(db) is None
+
+
 def test_a_retried_event_is_handled_once(slack, db, fake_slack):
     anna = slack.user("U1")
     anna.say("nieuw")
@@ -185,10 +203,16 @@ def test_english_on_request(slack, db):
 def test_user_text_is_escaped_and_long_texts_fit_block_kit(slack, db, fake_slack):
     anna = slack.user("U1")
     anna.say("nieuw")
-    anna.say("<!channel> & <https://evil.example|klik>")
+    # Typed as text, Slack sends it escaped; typed as a real @channel and link, in markup. Either
+    # way the bot's echo is plain text: it never notifies the channel or shows a disguised link.
+    anna.say("&lt;!channel&gt; &amp; &lt;https://evil.example|klik&gt;")
     message = anna.say("terug")
     assert "&lt;!channel&gt; &amp; &lt;https://evil.example|klik&gt;" in texts(message)
     assert "<!channel>" not in texts(message)
+    anna.say("<!channel> & <https://evil.example|klik>")
+    message = anna.say("terug")
+    assert "@channel &amp; klik (https://evil.example)" in texts(message)
+    assert "<!channel>" not in texts(message) and "<https" not in texts(message)
     anna.say("bewerk stap 2")
     long_text = "Lange analyse van de wijk. " * 370  # ~10,000 characters
     anna.say(long_text.strip())
@@ -430,3 +454,44 @@ def test_a_double_clicked_new_description_button_makes_one_draft(slack, db, fake
     assert "hoort bij een eerdere vraag" in texts(message)
     with db.transaction() as s:
         assert len(s.exec(select(Intervention)).all()) == 1
+
+
+def as_slack_sends(text: str) -> str:
+    """What a Slack client sends for typed text: `&`, `<`, `>` escaped, a typed link in brackets."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"https?://\S+", lambda m: f"<{m[0]}>", escaped)
+
+
+def test_what_is_typed_in_a_dm_is_stored_as_typed_links_included(slack, db, fake_slack):
+    from bot.documents import render_markdown
+
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    walk = ["Jan & Piet <3 de buurt", *FULL_WALK[1:]]
+    walk[walk.index("Bewonersenquête 2026: 40% kent de buren niet.")] = "Enquête: 40% <50% & zie https://x.nl/enquete"
+    for answer in walk:
+        message = anna.say(as_slack_sends(answer))
+        assert "Dat is geen" not in texts(message), (answer, texts(message))
+    with db.transaction() as s:
+        iv = s.exec(select(Intervention)).one()
+        report = s.exec(select(Report)).one()
+        assert iv.title == "Jan & Piet <3 de buurt"
+        assert iv.evidence == "Enquête: 40% <50% & zie https://x.nl/enquete"
+        assert report.url == "https://example.nl/projectplan.pdf"  # the link question took it
+        markdown = render_markdown(s, iv, "nl")
+    assert "Jan & Piet <3 de buurt" in markdown and "&amp;" not in markdown
+
+
+def test_slack_markup_becomes_the_text_that_was_typed():
+    from handlers.slack.markup import typed
+
+    assert typed("Jan &amp; Piet &lt;3 &gt;") == "Jan & Piet <3 >"
+    assert typed("&amp;lt; is hoe je &lt; schrijft") == "&lt; is hoe je < schrijft"
+    assert typed("<https://x.nl/rapport.pdf>") == "https://x.nl/rapport.pdf"
+    assert typed("zie <http://x.nl|x.nl> of <https://x.nl/plan.pdf|het plan>") == (
+        "zie x.nl of het plan (https://x.nl/plan.pdf)"
+    )
+    assert typed("<mailto:a@b.nl|a@b.nl>") == "a@b.nl"
+    assert typed("in <#C123|buurt> met <!here> en <!subteam^S1|@team>") == "in #buurt met @here en @team"
+    assert typed("<@U123> en <@W9|bram>") == "<@U123> en <@W9>"  # people stay mentions for step 8
+    assert typed("<" * 5000) == "<" * 5000 and typed("") == ""

@@ -259,3 +259,44 @@ def test_every_page_forbids_framing_and_foreign_content_and_the_browser_needs_no
         browser_page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")
         == "rgb(47, 107, 63)"
     )
+
+
+def test_behind_a_trusted_proxy_the_cookie_is_secure_and_a_foreign_host_is_refused(db, make_server):
+    server = make_server(web_app(db))
+    with Browser(base_url=server.url) as browser:
+        # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS): the proxy here.
+        behind = browser.post("/start", data={"name": "Anna"}, headers={"X-Forwarded-Proto": "https"})
+        assert "secure" in behind.headers["set-cookie"].lower()
+    with Browser(base_url=server.url) as browser:
+        plain = browser.post("/start", data={"name": "Bram"})
+        assert "secure" not in plain.headers["set-cookie"].lower()
+        # DNS rebinding: a page at evil.example whose name now points at this machine.
+        assert browser.get("/", headers={"Host": "evil.example"}).status_code == 400
+        foreign = browser.post("/start", data={"name": "Eve"}, headers={"Host": "evil.example:8000"})
+        assert foreign.status_code == 400 and "frame-ancestors" in foreign.headers["content-security-policy"]
+    with db.transaction() as s:
+        assert sorted(p.display_name for p in s.exec(select(Person))) == ["Anna", "Bram"]
+
+
+def test_anonymous_visitors_are_limited_in_rate_and_size(db, make_server):
+    from handlers.web.routes import SHOWN
+    from models import ChatMessage
+
+    server = make_server(web_app(db))
+    browsers = [Browser(base_url=server.url) for _ in range(11)]
+    answers = [
+        b.post("/start", data={"name": f"Bezoeker {n}", "organisation": f"Club {n}"}) for n, b in enumerate(browsers)
+    ]
+    assert [a.status_code for a in answers] == [303] * 10 + [429]
+    assert answers[-1].headers["retry-after"] == "60" and "Wacht een minuut" in answers[-1].text
+    with db.transaction() as s:
+        assert len(s.exec(select(Person)).all()) == 10
+    first = browsers[0]
+    many = first.post("/say", data={"multi": "1", "opt": [str(n) for n in range(990)]})
+    assert many.status_code == 400 and "meer keuzes" in many.text
+    first.post("/say", data={"text": "lang " * 20_000})  # 100 kB typed
+    with db.transaction() as s:
+        kept = [m.body["text"] for m in s.exec(select(ChatMessage).where(ChatMessage.sender == "user"))]
+    assert len(kept) == 1 and len(kept[0]) == SHOWN and kept[0].endswith("…")
+    for b in browsers:
+        b.close()

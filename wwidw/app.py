@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -94,7 +95,10 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
         lifespan=lifespan,
         max_body_size=MAX_BODY,
         exception_handlers={OperationalError: database_unavailable},
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=core.settings.allowed_hosts, www_redirect=False),
+        ],
     )
     app.state.core = core
     return app

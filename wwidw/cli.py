@@ -12,7 +12,7 @@ from pathlib import Path
 import uvicorn
 from sqlmodel import select
 
-from bot import organisations
+from bot import organisations, spreadsheets
 from bot.documents import as_dict, render_markdown
 from bot.settings import Settings
 from handlers.teams import registrations
@@ -128,14 +128,12 @@ def export_measurements(settings: Settings, intervention_id: int | None, history
         if not history:
             query = query.where(Measurement.replaced_at.is_(None))
         for m, ind, iv, org, person in session.exec(query):
-            writer.writerow(
-                [
-                    iv.id, iv.title, org.name, ind.id, ind.name, ind.kind, ind.unit, ind.baseline, ind.target,
-                    m.period_start.isoformat(), m.period_end.isoformat(), "" if m.value is None else m.value,
-                    m.note or "", person.display_name, m.entered_at.isoformat(),
-                    "yes" if m.replaced_at is None else "no",
-                ]
-            )  # fmt: skip
+            writer.writerow(spreadsheets.row([
+                iv.id, iv.title, org.name, ind.id, ind.name, ind.kind, ind.unit, ind.baseline, ind.target,
+                m.period_start.isoformat(), m.period_end.isoformat(), "" if m.value is None else m.value,
+                m.note or "", person.display_name, m.entered_at.isoformat(),
+                "yes" if m.replaced_at is None else "no",
+            ]))  # fmt: skip
     return 0
 
 
@@ -210,6 +208,10 @@ def serve_command(settings: Settings, host: str, port: int, with_reminders: bool
     if core is None:
         return 1
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
+    if host not in ("127.0.0.1", "localhost") and settings.allowed_hosts == ["localhost", "127.0.0.1"]:
+        logging.getLogger("wwidw").warning(
+            "WWIDW_ALLOWED_HOSTS is localhost only: set it to this server's host names (Slack and Teams use them too)"
+        )
     uvicorn.run(
         create_app(core=core, with_reminders=with_reminders), host=host, port=port, log_level="info", access_log=False
     )

@@ -28,6 +28,7 @@ from bot.wizard import Outcome
 from handlers.slack import blocks
 from handlers.slack.delivery import shared_with_others
 from handlers.slack.installations import ROTATE_BEFORE, Recent, api_client
+from handlers.slack.markup import typed
 from handlers.slack.oauth import install_flow
 
 log = logging.getLogger("wwidw.slack")
@@ -89,6 +90,7 @@ def build_bolt_app(core) -> App:
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=client,
         raise_error_for_unhandled_request=False,
+        request_verification_enabled=False,  # done before bolt, without logging the body (routes.py)
         # Listeners of many people at once, some waiting on Slack's rate limits, must not keep a
         # new request from being acknowledged within Slack's three seconds.
         listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="slack"),
@@ -290,7 +292,7 @@ def build_bolt_app(core) -> App:
         if not isinstance(event.get("user"), str) or not isinstance(event.get("channel"), str):
             return
         team_id = body.get("team_id") or event.get("team") or ""
-        text = event.get("text") if isinstance(event.get("text"), str) else ""
+        text = typed(event["text"]) if isinstance(event.get("text"), str) else ""
         turn(client, team_id, event["user"], event["channel"], Turn(text=text), event_id=body.get("event_id"))
 
     @app.event("app_home_opened")
@@ -359,7 +361,7 @@ def build_bolt_app(core) -> App:
 
     @app.command("/wwidw")
     def on_command(ack, command, client):
-        words = (command.get("text") or "").strip().split(maxsplit=1)
+        words = typed(command.get("text") or "").strip().split(maxsplit=1)
         sub = words[0].casefold() if words else "help"
         rest = words[1] if len(words) > 1 else ""
         team_id, user_id = command.get("team_id") or "", command["user_id"]

@@ -12,6 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import delete, or_
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +37,12 @@ from models import ChatMessage, Identity, Intervention, Organisation, Person
 VERSION = "__version"  # the hidden form field that carries Form.version
 TRANSCRIPT = 80  # messages shown on the chat page
 KEPT = 4 * TRANSCRIPT  # the transcript is trimmed to this many messages; the descriptions themselves stay
+SHOWN = 2000  # characters of what someone typed that the transcript keeps (the wizard stores the answer itself)
+MAX_PICKED = 60  # more choices than any question offers
+# What one client may do, counted per process (moving window): enough to stop a script; a flood
+# from many addresses is the proxy's to stop.
+NEW_CHATS = parse("10/minute")  # new local web chats (a person, perhaps an organisation) per address
+TURNS = parse("600/minute")  # turns per browser
 
 pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 
@@ -50,6 +59,12 @@ def web_routes(core) -> list[Route]:
     browsers = Browsers(db, core.vault, signin=lambda: web_login(core) == "signin")
     reader = browsers.reader
     signin = SignIn(core, browsers)
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def too_often() -> PlainTextResponse:
+        return PlainTextResponse(
+            t(settings.wwidw_locale, "web.too_often"), status_code=429, headers={"Retry-After": "60"}
+        )
 
     def render(request: Request, name: str, locale: str, status: int = 200, **context) -> HTMLResponse:
         context.setdefault("signed_in", browsers.signin and browsers.secret(request) is not None)
@@ -83,6 +98,7 @@ def web_routes(core) -> list[Route]:
         replies = wizard.handle(person.id, turn).replies
         with db.transaction() as s:
             if shown:
+                shown = shown if len(shown) <= SHOWN else shown[: SHOWN - 1] + "…"
                 s.add(ChatMessage(identity_id=identity.id, sender="user", body={"text": shown}))
             for reply in replies:
                 s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(reply)))
@@ -114,14 +130,14 @@ def web_routes(core) -> list[Route]:
             for i, m in enumerate(rows)
         ]
 
-    def label_for(identity: Identity, value: str) -> str:
-        """What a clicked button said, to show it in the transcript."""
-        for message in reversed(transcript(identity)):
+    def labels_for(identity: Identity, values: list[str]) -> list[str]:
+        """What clicked buttons said, to show them in the transcript (from one read of it)."""
+        said: dict[str, str] = {}
+        for message in transcript(identity):
             if message["sender"] == "bot":
                 for choice in message["reply"].get("options", []) + message["reply"].get("actions", []):
-                    if choice["value"] == value:
-                        return choice["label"]
-        return value
+                    said[choice["value"]] = choice["label"]  # the newest message's label wins
+        return [said.get(value, value) for value in values]
 
     def start_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
         """The way in: the local web chat's name form, or the sign-in buttons."""
@@ -169,6 +185,8 @@ def web_routes(core) -> list[Route]:
         ):  # a Slack workspace's or Teams tenant's organisation: joined by signing in there
             text = t(settings.wwidw_locale, "organisation.taken", name=organisation)
             return await run_in_threadpool(start_page, request, 400, text)
+        if not limiter.hit(NEW_CHATS, "start", request.client.host if request.client else "?"):
+            return too_often()
         response = RedirectResponse("/", status_code=303)
         token = browsers.new_local(request, response)
 
@@ -187,8 +205,12 @@ def web_routes(core) -> list[Route]:
         person, identity = await run_in_threadpool(reader, request)
         if person is None:
             return RedirectResponse("/", status_code=303)
+        if not limiter.hit(TURNS, "say", str(identity.id)):
+            return too_often()
         form = await request.form()
         picked = [str(v) for v in form.getlist("opt")]
+        if len(picked) > MAX_PICKED:
+            return PlainTextResponse(t(locale_of(person), "web.too_many"), status_code=400)
         text, action = clean(str(form.get("text") or "")), clean(str(form.get("action") or ""))
         if form.get("multi"):
             if not picked:
@@ -202,9 +224,11 @@ def web_routes(core) -> list[Route]:
             return RedirectResponse("/#latest", status_code=303)
 
         def run():
-            shown = label_for(identity, turn.action) if turn.action and not turn.action.startswith("opts:") else None
+            shown = None
             if turn.action and turn.action.startswith("opts:"):
-                shown = ", ".join(label_for(identity, f"opt:{key}") for key in picked)
+                shown = ", ".join(labels_for(identity, [f"opt:{key}" for key in picked]))
+            elif turn.action:
+                shown = labels_for(identity, [turn.action])[0]
             take_turn(person, identity, turn, shown or text)
 
         await run_in_threadpool(run)

@@ -12,6 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 Answer = Callable[[str, str, dict, bytes], tuple[int, dict, dict | bytes]]
 
 
+class Listening(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: a burst of new connections overflows it,
+    # and the kernel's one-second SYN retry would then be blamed on the code under test.
+    request_queue_size = 1024
+
+
 class LocalServer:
     def __init__(self, answer: Answer):
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +53,7 @@ class LocalServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = Listening(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"

@@ -356,3 +356,20 @@ def test_the_sign_in_page_names_each_tenant_by_its_organisation(network):
     page = network.browser().get("/")
     names = re.findall(r"Inloggen met Microsoft \(([^)]+)\)", page.text)
     assert names == ["Gemeente Amersfoort", "Welzijn Centraal"]
+
+
+def test_sign_in_is_the_default_only_where_someone_can_sign_in(db):
+    from handlers.web.routes import web_login
+    from wwidw.app import Core
+
+    def mode(**settings) -> str:
+        return web_login(Core(Settings(database_url=db.url, _env_file=None, **settings)))
+
+    assert mode() == "local"
+    assert mode(teams_app_id=APP_C, teams_app_password="x") == "local"  # a multi-tenant bot: no tenant to sign in to
+    assert mode(teams_app_id=APP_C, teams_app_password="x", teams_tenant_id=TENANT_C) == "signin"
+    assert mode(slack_client_id=CLIENT_ID, slack_client_secret="s", slack_signing_secret="s") == "signin"
+    assert mode(slack_bot_token="xoxb-1", slack_signing_secret="s") == "local"  # one workspace, no OAuth
+    assert (
+        mode(wwidw_web_login="local", teams_app_id=APP_C, teams_app_password="x", teams_tenant_id=TENANT_C) == "local"
+    )

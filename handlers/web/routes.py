@@ -48,10 +48,12 @@ pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates")
 
 
 def web_login(core) -> str:
-    """`WWIDW_WEB_LOGIN`, or by default sign-in once Slack installs or Teams bots are set up: their
-    people then come to the web as themselves, and no visitor can enter their organisations."""
+    """`WWIDW_WEB_LOGIN`, or by default sign-in once people can sign in with Slack (installs) or
+    Microsoft (a tenant's own bot registration): they then come to the web as themselves, and no
+    visitor can enter their organisations."""
     settings = core.settings
-    return settings.wwidw_web_login or ("signin" if settings.slack_workspaces or core.teams.any() else "local")
+    can_sign_in = settings.slack_workspaces or any(r.tenant_id for r in core.teams.all())
+    return settings.wwidw_web_login or ("signin" if can_sign_in else "local")
 
 
 def web_routes(core) -> list[Route]:

@@ -187,11 +187,9 @@ def slack(db, fake_slack, make_server):
 def slack_network(db, fake_slack, make_server):
     """A live app for many Slack workspaces: each installs it through the OAuth redirects
     (`network.install(team, name)`), and its people talk to the bot with its own token."""
-    from bot.settings import Settings
     from handlers.slack.delivery import SlackTransport
     from models.secrets import Vault
-    from tests.fakes.slack_api import CLIENT_ID, CLIENT_SECRET
-    from tests.slack_driver import SECRET, SlackSender, SlackUser, install
+    from tests.slack_driver import SlackSender, SlackUser, install, workspaces_settings
     from wwidw.app import Core, create_app
 
     class SlackNetwork:
@@ -199,15 +197,7 @@ def slack_network(db, fake_slack, make_server):
 
         def __init__(self):
             self.fake = fake_slack
-            self.settings = Settings(
-                database_url=db.url,
-                slack_client_id=CLIENT_ID,
-                slack_client_secret=CLIENT_SECRET,
-                slack_signing_secret=SECRET,
-                slack_api_url=fake_slack.url,
-                wwidw_secret_key=self.key,
-                _env_file=None,
-            )
+            self.settings = workspaces_settings(db.url, fake_slack, self.key)
             self.core = Core(self.settings)
             self.server = make_server(create_app(core=self.core))
             self.sender = SlackSender(self.server.url)

@@ -284,3 +284,20 @@ def texts(message: dict) -> str:
                 else element.get("text") or ""
             )
     return "\n".join(out)
+
+
+def workspaces_settings(database_url: str, fake, key: str, **more):
+    """The settings of a deployment for many workspaces, talking to the fake Slack."""
+    from bot.settings import Settings
+    from tests.fakes.slack_api import CLIENT_ID, CLIENT_SECRET
+
+    return Settings(
+        database_url=database_url,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.url,
+        wwidw_secret_key=key,
+        _env_file=None,
+        **more,
+    )

@@ -22,11 +22,11 @@ from models import Identity, Intervention, Organisation, Person, WebSession, Web
 from models.secrets import Vault
 from models.tables import utcnow
 from tests.fakes.entra import FakeEntra
-from tests.fakes.slack_api import CLIENT_ID, CLIENT_SECRET
+from tests.fakes.slack_api import CLIENT_ID
 from tests.fakes.teams_connector import FakeTeamsConnector
 from tests.fakes.teams_identity import FakeIdentity
 from tests.helpers import Browser
-from tests.slack_driver import SECRET, SlackSender, SlackUser, install
+from tests.slack_driver import SlackSender, SlackUser, install, workspaces_settings
 from tests.teams_driver import TeamsSender, TeamsUser
 
 KEY = Vault.new_key()
@@ -48,16 +48,8 @@ class Network:
         self.connector = FakeTeamsConnector(self.entra)
         registrations.add(db, Vault(KEY), APP_C, TENANT_C, "secret-c", "Welzijn Centraal")
         registrations.add(db, Vault(KEY), APP_D, TENANT_D, "secret-d", "Gemeente Amersfoort")
-        self.settings = Settings(
-            database_url=db.url,
-            slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET,
-            slack_signing_secret=SECRET,
-            slack_api_url=fake_slack.url,
-            wwidw_secret_key=KEY,
-            teams_openid_metadata_url=self.identity.metadata_url,
-            _env_file=None,
-            **settings,
+        self.settings = workspaces_settings(
+            db.url, fake_slack, KEY, teams_openid_metadata_url=self.identity.metadata_url, **settings
         )
         self.core = Core(self.settings, teams_token_http=self.entra.client())
         self.server = make_server(create_app(core=self.core))

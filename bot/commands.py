@@ -13,6 +13,7 @@ WORDS = {
     "skip": {"overslaan", "sla over", "skip", "volgende", "next"},
     "pause": {"pauze", "stop", "pause", "later"},
     "help": {"hulp", "help", "?", "uitleg"},
+    "help_all": {"hulp alles", "help alles", "help all", "alle commando's", "commando's", "commands", "all commands"},
     "summary": {"overzicht", "samenvatting", "summary", "overview", "review"},
     "new": {"nieuw", "new", "nieuwe beschrijving", "start"},
     "resume": {"verder", "ga verder", "continue", "resume", "doorgaan"},
@@ -20,6 +21,11 @@ WORDS = {
     "publish": {"publiceer", "publiceren", "publish"},
     "export": {"export", "exporteer"},
     "remove": {"verwijder", "verwijderen", "remove", "delete"},
+    "withdraw": {"intrekken", "trek in", "withdraw", "unpublish"},
+    "delete": {
+        "verwijder beschrijving", "verwijder concept", "beschrijving verwijderen", "concept verwijderen",
+        "delete description", "delete draft",
+    },
     "form": {"formulier", "form"},
     "menu": {"menu", "start menu", "hoi", "hallo", "hello", "hi"},
     "measure": {"meting", "metingen", "meten", "measure", "measurement", "invullen"},
@@ -28,6 +34,12 @@ WORDS = {
     "indicators": {"indicatoren", "indicators", "indicator", "mijn indicatoren", "my indicators"},
     "archetypes": {"archetypen", "archetypes", "archetype", "voorbeelden", "examples"},
     "search": {"zoek", "zoeken", "search", "kennisbank", "knowledge bank"},
+    "away": {"afwezig", "afwezigheid", "away", "out of office"},
+    # Not "terug": that is the previous question.
+    "present": {
+        "weer aanwezig", "aanwezig", "afwezig uit", "afwezig stop", "niet meer afwezig",
+        "back in office", "back at work", "away off", "not away", "no longer away",
+    },
     "indicator_new": {
         "indicator nieuw", "indicator new", "nieuwe indicator", "new indicator",
         "indicator toevoegen", "indicator add", "add indicator",
@@ -41,6 +53,8 @@ WITH_NUMBER = {
     "indicator_new": r"(?:indicator)\s+(?:nieuw|new|toevoegen|add)(?:\s+(?:bij|aan|to|for))?\s*#?(\d+)",
     "indicator": r"(?:indicator|indicatoren|indicators)\s*#?(\d+)",
     "read": r"(?:lees|lezen|read|bekijk|view)\s*#?(\d+)",
+    "withdraw": r"(?:intrekken|withdraw|unpublish)\s*#?(\d+)|trek\s+#?(\d+)\s+in",
+    "delete": r"(?:verwijder|delete)\s+(?:beschrijving|concept|description|draft)\s*#?(\d+)",
 }
 # Commands that carry free text. Typed while a question is open they would be answers
 # ("Zoek contact met de buren"), so there they count only as an explicit command (a Slack
@@ -52,6 +66,7 @@ WITH_TEXT = {
     r"(?:stap|step)\s*(?P<step>\d+)\s*[:,.-]?\s*(?P<text>.*)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
+AWAY = r"(?:afwezig|away|out of office)\s+(?:tot en met|tot|t/m|until|till|through)\s+(.+)"
 LANGUAGE = (
     r"(?:taal|language|lang)\s+(nl|en|nederlands|dutch|engels|english)"
     r"|(english|nederlands|in english|in het nederlands)"
@@ -85,6 +100,8 @@ def parse_command(text: str) -> Command | None:
         return Command("language", "en" if word in {"en", "engels", "english", "in english"} else "nl")
     if m := re.fullmatch(HOURS, t):
         return Command("hours", m[1])
+    if m := re.fullmatch(AWAY, t):
+        return Command("away", m[1])
     for name, pattern in WITH_NUMBER.items():
         if m := re.fullmatch(pattern, t):
             return Command(name, next(g for g in m.groups() if g))
@@ -98,3 +115,28 @@ def parse_action(value: str) -> tuple[str, str]:
     """Button values look like "cmd:back", "opt:lopend", "open:12"."""
     kind, _, arg = (value or "").partition(":")
     return kind, arg
+
+
+def typed_choice(text: str, offered: list[list[str]]) -> str | None:
+    """The value of the offered choice that typed text names: its number in the list ("2"), its
+    label, the label's first part ("Aantal overlastmeldingen" of "Aantal overlastmeldingen · Buurt
+    X") or first word ("#12" of "#12 Klushuizen (concept, …)"), or the beginning or a piece of one
+    label only. None when it names none, or several."""
+    typed = " ".join((text or "").casefold().split()).strip(".!")
+    if not typed or len(typed) > 200:
+        return None
+    if typed.isdigit():
+        number = int(typed)
+        return offered[number - 1][1] if 1 <= number <= len(offered) else None
+    labels = [" ".join(label.casefold().split()) for label, _ in offered]
+    names = [{label, re.split(r" · |: | \(", label)[0], re.split(r"[\s,.:;!?]+", label)[0]} for label in labels]
+    for found in (
+        [i for i, name in enumerate(names) if typed in name],
+        [i for i, label in enumerate(labels) if len(typed) >= 3 and label.startswith(typed)],
+        [i for i, label in enumerate(labels) if len(typed) >= 4 and typed in label],
+    ):
+        if len(found) == 1:
+            return offered[found[0]][1]
+        if found:
+            return None  # several match: the person says which
+    return None

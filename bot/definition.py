@@ -34,6 +34,11 @@ class Field:
     en: str
     help_nl: str = ""
     help_en: str = ""
+    # What only one way of answering needs: typing in a chat ("typ 'overslaan'") or a form.
+    chat_help_nl: str = ""
+    chat_help_en: str = ""
+    form_help_nl: str = ""
+    form_help_en: str = ""
     label_nl: str = ""  # a short name for reviews and documents; defaults to the question
     label_en: str = ""
     required: bool = False
@@ -43,10 +48,11 @@ class Field:
     allow_other: bool = False
     other: str | None = None  # how a typed other answer is checked (values.OTHER_CHECKS), if at all
     chat: bool = True  # False: only in forms; the chat walk leaves it at its default
+    internal: bool = False  # the author's setting (visibility): in the review, not in the document
     integer: bool = False
     min: float | None = None
     max: float | None = None
-    unit: str | None = None
+    unit: str | None = None  # "euro", or a key of [unit] in the locale files ("hours": "320 uur")
     after: str | None = None  # a date field that must not come before the named field
     items: tuple[Field, ...] = ()  # for kind == "list": the fields of one item
     max_items: int = 20
@@ -58,8 +64,15 @@ class Field:
     def question(self, locale: str) -> str:
         return self.en if locale == "en" else self.nl
 
-    def help(self, locale: str) -> str:
-        return self.help_en if locale == "en" else self.help_nl
+    def help(self, locale: str, form: bool = False) -> str:
+        """The hint for this field, in a chat or (`form`) in a form, modal or card."""
+        en = locale == "en"
+        common = self.help_en if en else self.help_nl
+        if form:
+            extra = self.form_help_en if en else self.form_help_nl
+        else:
+            extra = self.chat_help_en if en else self.chat_help_nl
+        return " ".join(part for part in (common, extra) if part)
 
     def label(self, locale: str) -> str:
         short = self.label_en if locale == "en" else self.label_nl

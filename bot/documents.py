@@ -37,7 +37,7 @@ def render_markdown(session: Session, iv: Intervention, locale: str) -> str:
             organisation=organisation.name if organisation else "",
             author=author.display_name if author else "",
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
-            sections=store.describe(session, iv, locale),
+            sections=store.describe(session, iv, locale, readers=True),
             t=lambda key, **kw: t(locale, key, **kw),
         )
     )

@@ -95,16 +95,26 @@ class Editing(TurnPart):
             Choice(self.t("button.mine"), "cmd:mine"),
         ]
 
-    def help(self) -> None:
+    def help(self, everything: bool = False) -> None:
+        """At a question, help with that question first and one line on where the rest is; the
+        whole list of commands only when asked for (`hulp alles`) or away from a question."""
         run, walk = self.run, self.run.walk
         c = walk.cursor
-        reply = Reply(text=self.t("help.commands"), kind="help", title=self.t("help.title"))
-        if run.conv.phase == "asking" and c is not None and c.sub != MORE and run.iv is not None:
-            reply.note = walk.field_at(c).help(self.locale)
+        at_question = run.conv.phase == "asking" and c is not None and run.iv is not None
+        if at_question and not everything:
+            hint = self.t("help.more_items") if c.sub == MORE else walk.field_at(c).help(self.locale)
+            reply = Reply(text=hint or self.t("help.no_hint"), kind="help", title=self.t("help.question_title"))
+            reply.note = self.t("help.where_all")
             self.replies.append(reply)
             return run.asking.ask(repeat=True)
-        reply.actions = run.menus.menu_actions()
+        reply = Reply(text=self.t("help.commands"), kind="help", title=self.t("help.title"))
         self.replies.append(reply)
+        if at_question:
+            return run.asking.ask(repeat=True)
+        reply.actions = run.menus.menu_actions()
+
+    def help_all(self) -> None:
+        self.help(everything=True)
 
     def language(self, code: str | None) -> None:
         run = self.run

@@ -18,6 +18,7 @@ from functools import cache
 from babel import Locale, dates, numbers
 
 from bot.definition import Field, Option
+from bot.i18n import t
 
 PERCENT_UNITS = ("procent", "percent")
 
@@ -126,20 +127,24 @@ def weekdays(iso_days, locale: str) -> str:
     return ", ".join(weekday(d, locale) for d in sorted(iso_days))
 
 
-def period(start: date, end: date, locale: str) -> str:
+def period(start: date, end: date, locale: str, in_sentence: bool = False) -> str:
     """A measurement period, named by what its dates cover: "oktober 2026", "week 42 2026",
-    "3e kwartaal 2026" (Q3 2026), "2026", otherwise its first and last day."""
+    "3e kwartaal 2026" (Q3 2026), "2026", otherwise its first and last day. `in_sentence`, after
+    "in" or "over": "week 42 van 2026", "het 3e kwartaal van 2026"."""
     length = end - start + timedelta(days=1)
+    of = (" of " if locale == "en" else " van ") if in_sentence else " "
     if length == timedelta(days=7) and start.isoweekday() == 1:
         week = start.isocalendar()
-        return f"week {week.week} {week.year}"
+        return f"week {week.week}{of}{week.year}"
     if start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1]:
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         if months == 1:
             return month(start, locale)
         if months == 3 and start.month % 3 == 1:
             quarter = start.month // 3 + 1
-            return f"Q{quarter} {start.year}" if locale == "en" else f"{quarter}e kwartaal {start.year}"
+            if locale == "en":
+                return f"Q{quarter} {start.year}"
+            return f"het {quarter}e kwartaal van {start.year}" if in_sentence else f"{quarter}e kwartaal {start.year}"
         if months == 12 and start.month == 1:
             return str(start.year)
     return f"{short_day(start, locale)} – {short_day(end, locale)}"
@@ -159,7 +164,9 @@ def field_value(f: Field, value, locale: str) -> str:
     if f.kind == "date" and isinstance(value, date):
         return day(value, locale)
     if f.kind == "number":
-        return money(float(value), locale) if f.unit == "euro" else number(float(value), locale)
+        if f.unit == "euro":
+            return money(float(value), locale)
+        return t(locale, f"unit.{f.unit}", n=number(float(value), locale)) if f.unit else number(float(value), locale)
     if f.kind == "choice":
         return option_label(f.options, value, locale)
     if f.kind == "multichoice":

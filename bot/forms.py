@@ -145,7 +145,7 @@ class Forms:
             label=f.question(run.locale),
             kind=f.kind,
             required=f.required and group is None,
-            help=f.help(run.locale),
+            help=f.help(run.locale, form=True),
             value=text,
             selected=selected,
             options=[Choice(o.label(run.locale), o.key) for o in options],

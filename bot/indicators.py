@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from bot import definition, formatting, store
+from bot.absence import absence_note
 from bot.i18n import t
 from bot.measuring import progress_line
 from bot.monitor import Context, indicators_of, owners_of
@@ -187,4 +188,5 @@ def home_reply(session: Session, person: Person, default_tz: str, locale: str) -
         kind="indicators",
         title=t(locale, "indicators.title"),
         options=[Choice(e.label, f"indicator:{e.id}") for e in found],
+        note=absence_note(person, default_tz, locale),  # why the next reminders come late
     )

@@ -165,7 +165,7 @@ def comments_by_step(session, iv_id: int) -> dict[int, list[tuple[Comment, str]]
 
 def description_reply(session, iv: Intervention, locale: str) -> Reply:
     """A description to read, its comments under the steps they are about."""
-    sections = store.describe(session, iv, locale)
+    sections = store.describe(session, iv, locale, readers=True)
     for no, comments in comments_by_step(session, iv.id).items():
         for comment, name in comments:
             when = formatting.day(comment.created_at, locale)

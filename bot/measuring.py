@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlmodel import select
 
 from bot import formatting
+from bot.absence import absence_note
 from bot.i18n import t
 from bot.monitor import (
     MAX_VALUE,
@@ -120,7 +121,7 @@ class Measuring(TurnPart):
         return {
             "indicator": ctx.ind.name or "?",
             "title": ctx.iv.title or self.t("untitled"),
-            "period": formatting.period(reminder.period_start, reminder.period_end, self.locale),
+            "period": formatting.period(reminder.period_start, reminder.period_end, self.locale, in_sentence=True),
         }
 
     def ask_value(self, reminder: Reminder) -> None:
@@ -255,6 +256,9 @@ class Measuring(TurnPart):
         index = schedule.index_of(today)
         filled = {m.period_start for m in current_measurements(self.s, indicator_id)}
         periods = [schedule.period(i) for i in range(index, index - PAST_PERIODS, -1) if i >= 0]
+        if not periods:  # measuring has not begun: nothing to pick yet
+            first = formatting.day(schedule.period(0).start, self.locale)
+            return self.say("monitor.no_period_yet", indicator=ctx.ind.name or "?", start=first)
         reply = self.say("monitor.pick_period", kind="question", indicator=ctx.ind.name or "?")
         reply.options = [
             Choice(
@@ -355,8 +359,9 @@ class Measuring(TurnPart):
             self.person.working_days = days
             self.reschedule_mine()
         hours = hours_of(self.person)
-        days = formatting.weekdays(hours.days, self.locale)
-        self.say("monitor.hours", start=formatting.clock(hours.start), end=formatting.clock(hours.end), days=days)
+        start, end = formatting.clock(hours.start), formatting.clock(hours.end)
+        reply = self.say("monitor.hours", start=start, end=end, days=formatting.weekdays(hours.days, self.locale))
+        reply.note = absence_note(self.person, self.default_tz, self.locale)
 
     def reschedule_mine(self) -> None:
         reschedule_person(self.s, self.person.id, utcnow(), self.default_tz)
@@ -398,7 +403,8 @@ def progress_text(ctx: Context, latest: Measurement | None, locale: str, with_na
     line = " → ".join(parts)
     if latest is not None and ind.baseline is not None and ind.target is not None and ind.target != ind.baseline:
         share = (latest.value - ind.baseline) / (ind.target - ind.baseline)
-        line += " · " + t(locale, "monitor.share", percent=formatting.number(round(share * 100), locale))
+        key = "monitor.share" if share >= 0 else "monitor.share_negative"
+        line += " · " + t(locale, key, percent=formatting.number(round(share * 100), locale))
     return f"{ind.name}: {line}" if with_name else line
 
 

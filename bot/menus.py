@@ -38,6 +38,8 @@ class Menus(TurnPart):
         if run.conv.field:
             reply.actions.append(Choice(self.t("button.resume"), "cmd:resume"))
         reply.actions.append(Choice(self.t("button.mine"), "cmd:mine"))
+        take_back = "withdraw" if iv.status == "published" else "delete"
+        reply.actions.append(Choice(self.t(f"button.{take_back}"), for_description(f"cmd:{take_back}", iv)))
         self.replies.append(reply)
 
     def missing_text(self, missing) -> str:

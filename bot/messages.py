@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from bot.replies import Reply, reply_to_dict
@@ -89,3 +89,20 @@ def release(session: Session, platform: str, workspace: str) -> None:
     # One whose earlier attempt may have arrived waits out its lease (held as "sending"), then is
     # looked for before it is sent: releasing it early could let two senders take it at once.
     session.connection().execute(update(table).where(*mine).values(not_before=utcnow()))
+
+
+REMINDER_MESSAGES = ("reminder", "nudge", "escalation")  # the outbox keys of a reminder's messages
+
+
+def cancel_reminders(session: Session, reminder_ids: set[int]) -> int:
+    """Reminder messages not yet sent for these reminders stay unsent: their description left
+    the knowledge bank. Returns how many were cancelled."""
+    if not reminder_ids:
+        return 0
+    table = OutboxMessage.__table__
+    keys = or_(*(table.c.dedupe_key.like(f"{kind}:%") for kind in REMINDER_MESSAGES))
+    rows = session.connection().execute(select(table.c.id, table.c.dedupe_key).where(table.c.status == "pending", keys))
+    doomed = [row.id for row in rows if int(row.dedupe_key.split(":")[1]) in reminder_ids]
+    if doomed:
+        session.connection().execute(delete(table).where(table.c.id.in_(doomed)))
+    return len(doomed)

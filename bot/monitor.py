@@ -18,12 +18,19 @@ from sqlmodel import Session, select
 from bot import formatting
 from bot.i18n import t
 from bot.replies import Choice, Reply
-from bot.schedule import Period, Schedule, WorkingHours, add_working_days, as_utc, timezone
-from bot.values import Invalid, clean, parse_number
+from bot.schedule import (
+    Period,
+    Schedule,
+    WorkingHours,
+    add_working_days,
+    as_utc,
+    next_working_moment,
+    timezone,
+)
+from bot.values import ME, Invalid, clean, parse_number
 from models import Identity, Indicator, IndicatorOwner, Intervention, Measurement, Person, Reminder
 from models.tables import utcnow
 
-ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}
 JUMP = 3  # a value more than 3× (or less than a third of) the last one is confirmed first
 NOTE_MAX = 1000
 VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.+))?", re.S)
@@ -32,12 +39,17 @@ VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.
 # --- owners and schedules ----------------------------------------------------------------
 
 
+def owner_parts(text: str | None) -> list[str]:
+    """The names in an indicator's owner text: "Anna, Piet en ik" names three."""
+    return re.split(r"[,;&]|\s+(?:en|and)\s+", text or "")
+
+
 def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list[int]:
     """The people an indicator's owner text names: "ik", Slack mentions, names of colleagues.
     The author when it names nobody we know."""
     people: list[int] = []
     org_people = None
-    for part in re.split(r"[,;&]|\s+(?:en|and)\s+", text or ""):
+    for part in owner_parts(text):
         name = part.strip().strip("@").strip()
         if not name:
             continue
@@ -122,7 +134,8 @@ def indicators_of(session: Session, person: Person, limit: int = 60) -> list[tup
 
 
 def hours_of(person: Person) -> WorkingHours:
-    return WorkingHours.parse(person.working_hours, person.working_days)
+    """When reminders may reach this person: their hours, weekdays, public holidays and absence."""
+    return WorkingHours.parse(person.working_hours, person.working_days, person.away_until)
 
 
 def schedule_of(ind: Indicator, iv: Intervention, owner: Person, default_tz: str, today: date) -> Schedule | None:
@@ -171,6 +184,20 @@ def reschedule_person(session: Session, person_id: int, now: datetime, default_t
     )
     for iv in [session.get(Intervention, iv_id) for iv_id in list(ids)]:
         reschedule(session, iv, now, default_tz)
+
+
+def replan_person(session: Session, person: Person, now: datetime, default_tz: str) -> None:
+    """After a person's days off changed: each of their indicators asks for the same period as
+    planned, due when the schedule now says. Rescheduling from scratch would drop a period whose
+    reminder was held during an absence that ended early; this sends it on the next pass."""
+    first = select(IndicatorOwner.indicator_id).where(
+        IndicatorOwner.person_id == person.id, IndicatorOwner.position == 0
+    )
+    for ind in session.exec(select(Indicator).where(Indicator.id.in_(first), Indicator.next_period.is_not(None))):
+        iv = session.get(Intervention, ind.intervention_id)
+        schedule = schedule_of(ind, iv, person, default_tz, now.date())
+        if schedule is not None and person.unreachable_since is None:
+            ind.next_due_at = schedule.due_at(schedule.period(schedule.index_of(ind.next_period)), hours_of(person))
 
 
 def period_of(session: Session, reminder: Reminder) -> Period:
@@ -322,7 +349,7 @@ def compose_reminder(
             f"monitor.{key}",
             indicator=ind.name or "?",
             title=iv.title or t(locale, "untitled"),
-            period=formatting.period(period.start, period.end, locale),
+            period=formatting.period(period.start, period.end, locale, in_sentence=True),
             owner=owner_name,
         ),
         note=" · ".join(facts) or None,
@@ -350,6 +377,50 @@ def context(session: Session, indicator_id: int) -> Context | None:
 def may_answer(session: Session, person_id: int, reminder: Reminder, ctx: Context) -> bool:
     """The reminded person, any owner of the indicator, or the description's author."""
     return person_id in (reminder.person_id, ctx.iv.author_id) or person_id in owners_of(session, ctx.ind.id)
+
+
+def back_at(person: Person, now: datetime, default_tz: str) -> datetime | None:
+    """While `person` is away: the first working moment after their absence (UTC); else None."""
+    zone = timezone(person.timezone, default_tz)
+    today = now.astimezone(zone).date()
+    if person.away_until is None or today > person.away_until:
+        return None
+    start = datetime.combine(person.away_until, datetime.min.time(), tzinfo=zone)
+    return next_working_moment(start, hours_of(person)).astimezone(UTC)
+
+
+def follow_up_wait(reminder: Reminder, owner: Person, now: datetime, default_tz: str) -> datetime | None:
+    """When a follow-up due now has to wait, and until when; None when it goes now. It is asked
+    again with the owner's days off as they are now: an absence announced after it was planned
+    holds it (a nudge comes two working days after the reminder, not counting the days away)."""
+    zone = timezone(owner.timezone, default_tz)
+    due = now
+    if not reminder.snoozed and reminder.nudged_at is None:
+        due = nudge_at(as_utc(reminder.created_at), owner, default_tz)
+    elif not reminder.snoozed and reminder.escalated_at is None:
+        due = escalation_at(reminder, as_utc(reminder.nudged_at), owner, default_tz)
+    due = max(due, next_working_moment(now.astimezone(zone), hours_of(owner)).astimezone(UTC))
+    return due if due > now else None
+
+
+def escalation_recipients(
+    session: Session, reminder: Reminder, ctx: Context, now: datetime, default_tz: str
+) -> tuple[list[Person], datetime | None]:
+    """Who hears that a period stays open: the co-owners, else the description's author, leaving
+    out whoever is away. (people, None), or ([], moment) when all of them are away: it waits for
+    the first one back."""
+    others = [p for p in owners_of(session, ctx.ind.id) if p != reminder.person_id]
+    if not others and ctx.iv.author_id != reminder.person_id:
+        others = [ctx.iv.author_id]
+    people = [session.get(Person, p) for p in others]
+    returns = {p.id: back_at(p, now, default_tz) for p in people}
+    present = [p for p in people if returns[p.id] is None]
+    if people and not present:
+        back = min(returns.values())
+        if back > now:  # always so; a moment already past would have the engine claim it forever
+            return [], back
+        present = people
+    return present, None
 
 
 def nudge_at(sent: datetime, owner: Person, default_tz: str) -> datetime:

@@ -1,11 +1,15 @@
 """The calendar: measurement periods and rhythms, due moments in a person's own time zone,
-working hours, and when a channel's digest is due.
+working hours and days off, and when a channel's digest is due.
 
 Pure functions of dates and times, so every rule (daylight saving, "monthly on the 31st", quiet
 hours) is tested without a clock. A period is a whole number of weeks (starting on Monday) or of
 months (monthly from the start month, quarters and years on the calendar). Its reminder is due
 on the chosen day of the period's last week or month, at the chosen time; a day past the end of a
 short month means its last day.
+
+Whether a day is a working day is one decision, `WorkingHours.works_on`: one of the person's
+weekdays, no Dutch public holiday, and not within an absence they announced. Due moments, nudges,
+escalations and "later" all ask it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
 
 from bot.values import parse_rhythm
 
@@ -22,6 +29,7 @@ DEFAULT_TIME = time(9, 0)
 DEFAULT_HOURS = (time(8, 0), time(18, 0))
 DEFAULT_DAYS = frozenset({1, 2, 3, 4, 5})  # ISO weekdays: Monday to Friday
 CALENDAR_ALIGNED = {3, 6, 12, 24}  # quarters, half years, years: counted from January
+HOLIDAY_COUNTRY = "NL"  # the organisations are Dutch, wherever a person's clock is
 
 
 @dataclass(frozen=True)
@@ -30,14 +38,21 @@ class Period:
     end: date  # inclusive
 
 
+@cache
+def public_holidays(year: int) -> frozenset[date]:
+    """The country's public holidays of one year (the library's own list), read once per year."""
+    return frozenset(holidays.country_holidays(HOLIDAY_COUNTRY, years=year))
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     start: time = DEFAULT_HOURS[0]
     end: time = DEFAULT_HOURS[1]
     days: frozenset[int] = DEFAULT_DAYS
+    away_until: date | None = None  # the last day of an announced absence, inclusive, in the person's zone
 
     @classmethod
-    def parse(cls, hours: str | None, days: str | None) -> WorkingHours:
+    def parse(cls, hours: str | None, days: str | None, away_until: date | None = None) -> WorkingHours:
         """From a person's settings ("08:00-18:00", "12345"); the default where unset or unreadable."""
         start, end = DEFAULT_HOURS
         if hours and "-" in hours:
@@ -48,7 +63,23 @@ class WorkingHours:
             except ValueError:
                 pass
         chosen = frozenset(int(d) for d in (days or "") if d in "1234567") or DEFAULT_DAYS
-        return cls(start, end, chosen)
+        return cls(start, end, chosen, away_until)
+
+    def works_on(self, day: date) -> bool:
+        """Whether `day` (in the person's zone) is a working day: the one place that decides it."""
+        if self.away_until is not None and day <= self.away_until:
+            return False
+        return day.isoweekday() in self.days and day not in public_holidays(day.year)
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day after `day`."""
+        if self.away_until is not None:
+            day = max(day, self.away_until)  # an absence of months is one step, not a walk
+        for _ in range(31):  # weekends and holidays together never fill a month
+            day += timedelta(days=1)
+            if self.works_on(day):
+                return day
+        return day
 
 
 @dataclass(frozen=True)
@@ -163,27 +194,21 @@ def next_working_moment(local: datetime, hours: WorkingHours) -> datetime:
     comes Monday 09:00), else when work starts. Wall-clock times in `local`'s zone, so a
     daylight-saving change keeps 09:00 at 09:00."""
     day, clock = local.date(), local.timetz().replace(tzinfo=None)
+    if hours.works_on(day):
+        if clock < hours.start:
+            return datetime.combine(day, hours.start, tzinfo=local.tzinfo)
+        if clock < hours.end:
+            return local
     later = clock if hours.start <= clock < hours.end else hours.start
-    for n in range(8):
-        if day.isoweekday() in hours.days:
-            if n > 0:
-                return datetime.combine(day, later, tzinfo=local.tzinfo)
-            if clock < hours.start:
-                return datetime.combine(day, hours.start, tzinfo=local.tzinfo)
-            if clock < hours.end:
-                return local
-        day += timedelta(days=1)
-    return local
+    return datetime.combine(hours.next_working_day(day), later, tzinfo=local.tzinfo)
 
 
 def add_working_days(moment: datetime, days: int, zone: ZoneInfo, hours: WorkingHours) -> datetime:
     """`days` working days after `moment` (UTC), at the same local time, within working hours."""
     local = moment.astimezone(zone)
     day = local.date()
-    while days > 0:
-        day += timedelta(days=1)
-        if day.isoweekday() in hours.days:
-            days -= 1
+    for _ in range(days):
+        day = hours.next_working_day(day)
     wall = datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=zone)
     return next_working_moment(wall, hours).astimezone(UTC)
 
@@ -205,13 +230,18 @@ DIGEST_DAYS = {"weekly": (0,), "daily": (0, 1, 2, 3, 4)}  # Python weekdays: wee
 
 
 def next_digest(frequency: str, zone_name: str, after: datetime) -> datetime:
-    """The first digest moment after `after`: 09:00 local on the rhythm's days, across daylight saving."""
+    """The first digest moment after `after`: 09:00 local on the rhythm's days, across daylight
+    saving. A public holiday has none: the digest of that day comes on the next working day."""
     zone = timezone(zone_name)
     local = after.astimezone(zone)
     day = local.date()
-    for _ in range(8):
+    days = DIGEST_DAYS.get(frequency, DIGEST_DAYS["weekly"])
+    owed = False
+    for _ in range(15):
         moment = datetime.combine(day, DIGEST_TIME, tzinfo=zone)
-        if day.weekday() in DIGEST_DAYS.get(frequency, DIGEST_DAYS["weekly"]) and moment > local:
-            return moment.astimezone(UTC)
+        if moment > local:
+            owed = owed or day.weekday() in days
+            if owed and day.weekday() < 5 and day not in public_holidays(day.year):
+                return moment.astimezone(UTC)
         day += timedelta(days=1)
-    raise AssertionError("no digest day within a week")
+    raise AssertionError("no digest day within two weeks")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, select
 
 from bot import definition
 from bot.definition import Field
 from bot.formatting import field_value
 from bot.replies import Line, Section
-from bot.values import MAX_INTEGER, Invalid
-from models import LIST_TABLES, Intervention, Organisation, Person
+from bot.values import MAX_INTEGER, ME, Invalid
+from models import (
+    LIST_TABLES,
+    Comment,
+    Conversation,
+    Indicator,
+    IndicatorOwner,
+    Intervention,
+    Measurement,
+    Organisation,
+    Person,
+    Reminder,
+)
 from models.tables import utcnow
 
 
@@ -82,23 +93,45 @@ def missing_required(session: Session, iv: Intervention) -> list[tuple[int, Fiel
     return [(s.no, f) for s in definition.steps() for f in s.fields if f.required and not is_filled(session, iv, f)]
 
 
-def describe(session: Session, iv: Intervention, locale: str, include_empty: bool = False) -> list[Section]:
+def describe(
+    session: Session, iv: Intervention, locale: str, include_empty: bool = False, readers: bool = False
+) -> list[Section]:
+    """The description step by step, as lines of label and value. For `readers` (the page, the
+    document) without the author's own settings, such as who may see it."""
     sections = []
+    author = session.get(Person, iv.author_id)
     for s in definition.steps():
         section = Section(no=s.no, title=s.title(locale))
         for f in s.fields:
+            if readers and f.internal:
+                continue
             if f.kind == "list":
                 filled = [row for row in items(session, iv, f) if not item_is_empty(f, row)]
                 for n, row in enumerate(filled, start=1):
-                    parts = [field_value(sub, getattr(row, sub.key), locale) for sub in f.items]
-                    head, rest = parts[0] or "…", [p for p in parts[1:] if p]
-                    section.lines.append(Line(f"{f.item_label(locale)} {n}", " · ".join([head, *rest])))
+                    section.lines.append(Line(f"{f.item_label(locale)} {n}", item_text(f, row, author, locale)))
                 continue
             shown = field_value(f, get(iv, f), locale)
             if shown or include_empty:
                 section.lines.append(Line(f.label(locale), shown))
         sections.append(section)
     return sections
+
+
+def item_text(f: definition.Field, row, author: Person | None, locale: str) -> str:
+    """One effect, indicator or report on a line: its name, then each filled part with its label
+    ("Nulmeting: 5,8"); an owner written as "ik" is the author, by name."""
+    parts = []
+    for sub in f.items:
+        value = getattr(row, sub.key)
+        if sub.key == "owner" and value and author is not None:
+            value = ", ".join(
+                author.display_name if name.strip().casefold() in ME else name.strip() for name in value.split(",")
+            )
+        shown = field_value(sub, value, locale)
+        if shown and parts and sub.label_nl:
+            shown = f"{sub.label(locale)}: {shown}"
+        parts.append(shown or ("…" if not parts else ""))
+    return " · ".join(p for p in parts if p)
 
 
 def drafts_and_published(session: Session, person_id: int, limit: int = 20) -> list[Intervention]:
@@ -151,3 +184,20 @@ def readable(session: Session, person: Person | None, iv_id: int) -> Interventio
         own = session.get(Intervention, iv_id)
         iv = own if own is not None and own.author_id == person.id else None
     return iv
+
+
+def delete_description(session: Session, iv: Intervention) -> None:
+    """A description and everything that hangs on it: its effects, indicators with their
+    measurements and reminders, reports and comments. Conversations that pointed at it forget it."""
+    indicator_ids = select(Indicator.id).where(Indicator.intervention_id == iv.id)
+    reminder_ids = select(Reminder.id).where(Reminder.indicator_id.in_(indicator_ids))
+    session.exec(
+        update(Conversation)
+        .where(or_(Conversation.intervention_id == iv.id, Conversation.reminder_id.in_(reminder_ids)))
+        .values(intervention_id=None, reminder_id=None, field=None, phase="idle", offered=None)
+    )
+    for table in (Measurement, Reminder, IndicatorOwner):
+        session.exec(delete(table).where(table.indicator_id.in_(indicator_ids)))
+    for table in (Comment, *LIST_TABLES.values()):
+        session.exec(delete(table).where(table.intervention_id == iv.id))
+    session.exec(delete(Intervention).where(Intervention.id == iv.id))

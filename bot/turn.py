@@ -11,6 +11,7 @@ language, the replies) and hands the work to its parts, one file each:
     measuring   bot/measuring.py   reminders, values, progress, working hours
     library     bot/library.py     searching, reading, comments, archetypes
     indicators  bot/indicators.py  the indicator overviews
+    absence     bot/absence.py     days off: "afwezig tot 12 januari", "weer aanwezig"
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from functools import cached_property
 from sqlmodel import Session, select
 
 from bot import search
+from bot.absence import Absence
 from bot.answers import Asking
 from bot.buttons import Buttons
-from bot.commands import Command, parse_action, parse_command, parse_text_command
+from bot.commands import Command, parse_action, parse_command, parse_text_command, typed_choice
 from bot.editing import Editing
 from bot.i18n import t
 from bot.indicators import ACTIONS as INDICATOR_ACTIONS
@@ -34,6 +36,7 @@ from bot.measuring import Measuring
 from bot.menus import Menus
 from bot.monitor import reschedule
 from bot.navigation import Walk
+from bot.removal import Removal
 from bot.replies import Reply, Turn
 from bot.schedule import DEFAULT_TZ, as_utc
 from models import Conversation, Intervention, Person
@@ -116,8 +119,16 @@ class TurnRun:
         return Library(self)
 
     @cached_property
+    def removal(self) -> Removal:
+        return Removal(self)
+
+    @cached_property
     def indicators(self) -> IndicatorTurn:
         return IndicatorTurn(self)
+
+    @cached_property
+    def absence(self) -> Absence:
+        return Absence(self)
 
     def t(self, key: str, **params) -> str:
         return t(self.locale, key, **params)
@@ -174,6 +185,10 @@ class TurnRun:
             return self.indicators.action(turn.action)
         if kind in LIBRARY_ACTIONS:
             return self.library.action(turn.action)
+        if turn.text is not None and not turn.command and self.conv.offered:
+            picked = self.picked(turn.text)
+            if picked is not None:
+                return self.dispatch(Turn(action=picked))
         if turn.text is not None and self.measuring.wants(turn.text):
             return self.measuring.typed(turn.text)
         # Anything else: a number typed later answers the wizard again, not an old reminder.
@@ -191,6 +206,23 @@ class TurnRun:
             self.say("review.typed")
             return self.menus.review()
         return self.menus.menu(first=self.first_contact)
+
+    def picked(self, text: str) -> str | None:
+        """What a typed number or name chooses from the list offered last; a command typed there
+        stays a command."""
+        if parse_command(text) or parse_text_command(text):
+            return None
+        return typed_choice(text, self.conv.offered)
+
+    def remember_offer(self) -> None:
+        """The last reply's list, for a number or name typed next. A question's own answers are
+        left to its parser ("1, 4" picks two themes); buttons beside a question are not a list."""
+        last = self.replies[-1] if self.replies else None
+        offered = [[c.label, c.value] for c in last.options] if last is not None else []
+        if any(value.startswith("opt:") for _, value in offered):
+            offered = []
+        if (self.conv.offered or []) != offered:
+            self.conv.offered = offered or None
 
     def button(self, action: str) -> None:
         kind, arg = parse_action(action)
@@ -213,6 +245,7 @@ class TurnRun:
             "skip": editing.skip,
             "pause": editing.pause,
             "help": editing.help,
+            "help_all": editing.help_all,
             "summary": editing.summary,
             "new": editing.new,
             "resume": editing.resume,
@@ -224,6 +257,9 @@ class TurnRun:
             "archetypes": library.archetypes,
             "indicators": self.indicators.overview,
             "measure": self.measuring.measure,
+            "withdraw_confirmed": self.removal.withdraw_confirmed,
+            "delete_confirmed": self.removal.delete_confirmed,
+            "present": self.absence.present,
         }
         with_arg = {
             "edit": editing.edit,
@@ -235,6 +271,9 @@ class TurnRun:
             "indicator_new": self.indicators.add,
             "progress": self.measuring.progress,
             "hours": self.measuring.working_hours,
+            "withdraw": self.removal.withdraw,
+            "delete": self.removal.delete,
+            "away": self.absence.away,
         }
         if cmd.name in plain:
             return plain[cmd.name]()

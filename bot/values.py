@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from bot.definition import Field, Option
 from bot.formatting import number
 
+ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}  # an owner who is the writer
 MONTHS = {
     # Dutch and English month names and their usual abbreviations.
     **{

@@ -53,6 +53,7 @@ class Wizard:
                 session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             run.dispatch(turn)
+            run.remember_offer()
             run.published_changed()
             return Outcome(run.replies, run.locale, run.refused)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -10,13 +11,14 @@ from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}  # the ones installed
 
 
 _SQLITE_LOCKS: dict[str, threading.RLock] = {}
@@ -27,11 +29,11 @@ class Database:
     """One engine per process; every unit of work is one `transaction()`."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.engine = make_engine(url)
+        self.url = normal_url(url)
+        self.engine = make_engine(self.url)
         # SQLite lets one writer in at a time, and a waiting writer sleeps in steps of up to
         # 100 ms. Threads of this process queue on a lock instead, which wakes them at once.
-        self._lock = _SQLITE_LOCKS.setdefault(url, threading.RLock()) if self.is_sqlite else nullcontext()
+        self._lock = _SQLITE_LOCKS.setdefault(self.url, threading.RLock()) if self.is_sqlite else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,6 +81,11 @@ class Database:
         except Exception:
             return False
 
+    def has_schema(self) -> bool:
+        """Whether the migrations ever ran here (their version table is there)."""
+        with self.engine.connect() as conn:
+            return inspect(conn).has_table("alembic_version")
+
     def upgrade(self) -> None:
         upgrade(self.engine)
 
@@ -97,8 +104,32 @@ def unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
 
 
+def normal_url(url: str) -> str:
+    """`postgres://` (what many hosts hand out, no SQLAlchemy dialect) and `postgresql://` (psycopg2
+    before SQLAlchemy 2.1) both mean psycopg 3, the driver we install."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url.strip())
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(normal_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def shown_url(url: str) -> str:
+    """The URL for a message: without its password."""
+    try:
+        return make_url(normal_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
+    if (parsed.get_backend_name(), parsed.get_driver_name()) not in DRIVERS:
+        raise ArgumentError(f"the bot runs on SQLite or on PostgreSQL with psycopg, not on {parsed.drivername}")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":

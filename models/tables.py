@@ -47,6 +47,9 @@ class Person(SQLModel, table=True):
     # pause until they talk to the bot again.
     unreachable_since: datetime | None = None
     unreachable_reason: str | None = Field(default=None, max_length=200)
+    # Out of office up to and including this day (their own calendar): no reminders, nudges or
+    # escalations for them until it is over. A day gone by means nothing any more.
+    away_until: date | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -166,6 +169,9 @@ class Conversation(SQLModel, table=True):
     back_to_review: bool = False  # editing one step: return to the review when it is done
     # The reminder sent last: a plain number typed next answers it.
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
+    # The list the bot's last reply offered (outside a question's own answers), as [label, value]
+    # pairs: a number or name typed next picks from it, as a click would.
+    offered: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     updated_at: datetime = Field(default_factory=utcnow)
 
     @classmethod

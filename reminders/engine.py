@@ -5,6 +5,10 @@ indicators and open reminders in small batches (PostgreSQL: `FOR UPDATE SKIP LOC
 share the work; SQLite: one writer at a time), writes the reminder, its message and the next due
 moment in one transaction, and so never sends a period twice. After downtime each missed period
 is reminded once, oldest first.
+
+When something is due is bot/'s decision (bot/schedule.py, bot/monitor.py): working hours and
+days, public holidays and a person's absence. Here it is only asked, again when the moment comes,
+so an absence announced after a reminder was planned holds it until the person is back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from bot.monitor import (
     compose_reminder,
     context,
     escalation_at,
+    escalation_recipients,
+    follow_up_wait,
     hours_of,
     nudge_at,
     owners_of,
@@ -96,6 +102,10 @@ class Engine:
                     continue
                 hours = hours_of(owner)
                 period = schedule.period(schedule.index_of(ind.next_period))
+                due_at = schedule.due_at(period, hours)
+                if due_at > now:  # days off announced since it was planned: it waits for them
+                    ind.next_due_at = due_at
+                    continue
                 if (ind.id, period.start) not in facts.reminded:
                     planned.append((ind, owner, period, as_utc(ind.next_due_at)))
                 following = schedule.following(period)
@@ -169,6 +179,10 @@ class Engine:
         if reminder.status != "open" or ctx is None or ctx.iv.status != "published":
             return
         owner = s.get(Person, reminder.person_id)
+        wait = follow_up_wait(reminder, owner, now, self.default_tz)
+        if wait is not None:  # the owner is away (or off today): nothing is sent or counted as missed
+            reminder.follow_up_at = wait
+            return
         if reminder.snoozed:
             reminder.snoozed = False
             self.send(s, owner, f"reminder:{reminder.id}:{moment}", reminder, "reminder", now, awaiting=True)
@@ -182,14 +196,13 @@ class Engine:
             self.send(s, owner, f"nudge:{reminder.id}", reminder, "nudge", now, awaiting=True)
             reminder.follow_up_at = escalation_at(reminder, now, owner, self.default_tz)
         elif reminder.escalated_at is None:
+            told, wait = escalation_recipients(s, reminder, ctx, now, self.default_tz)
+            if wait is not None:
+                reminder.follow_up_at = wait
+                return
             reminder.escalated_at = now
-            others = [p for p in owners_of(s, ctx.ind.id) if p != owner.id]
-            if not others and ctx.iv.author_id != owner.id:
-                others = [ctx.iv.author_id]
-            for person_id in others:
-                self.send(
-                    s, s.get(Person, person_id), f"escalation:{reminder.id}:{person_id}", reminder, "escalation", now
-                )
+            for person in told:
+                self.send(s, person, f"escalation:{reminder.id}:{person.id}", reminder, "escalation", now)
 
     # --- people the platform will not let us reach ------------------------------------------
 

@@ -272,9 +272,13 @@ def test_prefill_fills_a_draft_with_the_archetype(db):
         assert shown[f"{step.no}:{f.label('nl')}"] == a.fields[key]
     effects = [v for k, v in shown.items() if k.startswith("4:Effect ")]
     assert len(effects) == len(a.fields["effects"])
-    assert effects[0].startswith("Minder leegstand · De geselecteerde panden zijn verkocht")
-    assert shown["8:Indicator 1"] == "Aantal verkochte klushuizen · Output · Aantal · Hoger is beter · Per kwartaal"
-    assert shown["8:Indicator 3"] == "Leegstandspercentage · Outcome · Procent · Lager is beter · Jaarlijks"
+    assert effects[0].startswith("Minder leegstand · Succescriterium: De geselecteerde panden zijn verkocht")
+    assert shown["8:Indicator 1"] == (
+        "Aantal verkochte klushuizen · Soort: Output · Eenheid: Aantal · Hoger is beter · Meetfrequentie: Per kwartaal"
+    )
+    assert shown["8:Indicator 3"] == (
+        "Leegstandspercentage · Soort: Outcome · Eenheid: Procent · Lager is beter · Meetfrequentie: Jaarlijks"
+    )
     assert [row.position for row in indicators] == list(range(len(a.fields["indicators"])))
     assert all(row.baseline is None and row.target is None and row.owner is None for row in indicators)
 

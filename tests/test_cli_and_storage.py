@@ -127,7 +127,7 @@ def test_pages_say_so_when_the_database_is_down():
             return await client.get("/beschrijvingen")
 
     response = asyncio.run(call())
-    assert response.status_code == 503 and "database is even niet bereikbaar" in response.text
+    assert response.status_code == 503 and "even niet opslaan; je eerdere antwoorden zijn bewaard" in response.text
 
 
 def test_replicas_starting_together_upgrade_a_fresh_postgresql_once(pg_database):

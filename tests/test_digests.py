@@ -136,7 +136,7 @@ def test_a_channel_gets_one_weekly_digest_of_what_its_organisation_may_see(db, s
 
     sender = sender_for(db, fake_slack)
     deliver(sender, since)  # the confirmation in the channel
-    assert "aangemeld voor de digest" in texts(channel_posts(fake_slack, "C_WIJK")[-1])
+    assert "aangemeld voor het overzicht 'Nieuw in de kennisbank'" in texts(channel_posts(fake_slack, "C_WIJK")[-1])
     before = fake_slack.last_seq
     handled, messages = Digests(db).run(due + timedelta(seconds=30))
     assert (handled, messages) == (1, 1)
@@ -148,7 +148,7 @@ def test_a_channel_gets_one_weekly_digest_of_what_its_organisation_may_see(db, s
         assert hidden not in shown
     assert "Gemeente Zwolle · Kruiskamp, Amersfoort" in shown
     assert "Doel: Meer ontmoeting (Twee keer per maand een tuindag.)" in shown
-    assert "Deelnemers: 5 → 11" in shown and "doel 20" in shown
+    assert "Deelnemers: 5 → 11" in shown and "streefwaarde 20" in shown
     # Grouped by theme: each theme's name comes before its descriptions.
     assert shown.index("Sociale cohesie") < shown.index("Buurtmoestuin") < shown.index("Wonen en vastgoed")
     assert shown.index("Wonen en vastgoed") < shown.index("Klushuizen Zwolle")
@@ -270,12 +270,12 @@ def test_a_channel_that_is_gone_pauses_its_subscription_and_the_subscriber_is_to
     paused = subscription(db, "C_OUD")
     assert (paused.status, paused.next_due_at, paused.paused_reason) == ("paused", None, "slack: is_archived")
     notice = texts(fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args)
-    assert "Digest gepauzeerd" in notice and "#c_oud" in notice
+    assert "Overzicht gepauzeerd" in notice and "#c_oud" in notice
     assert "gepauzeerd (slack: is_archived)" in anna.command("kanaal lijst", channel="C_GOED").text
 
     # Back in the channel: subscribing again resumes it.
     del fake_slack.closed["C_OUD"]
-    assert "krijgt nu de digest" in anna.command("kanaal abonneer", channel="C_OUD").text
+    assert "krijgt nu het overzicht" in anna.command("kanaal abonneer", channel="C_OUD").text
     assert subscription(db, "C_OUD").status == "active"
 
 
@@ -286,7 +286,7 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
     anna = slack.user("U1")
     fake_slack.shared.add("C_CONNECT")
     assert "andere organisaties" in anna.command("kanaal abonneer", channel="C_CONNECT").text
-    assert "geen digest" in anna.command("kanaal opzeggen", channel="C_CONNECT").text
+    assert "geen overzicht" in anna.command("kanaal opzeggen", channel="C_CONNECT").text
     with db.transaction() as s:
         assert s.exec(select(Subscription)).all() == []
 
@@ -301,7 +301,7 @@ def test_no_digest_goes_to_a_channel_shared_with_another_workspace(db, slack, fa
     paused = subscription(db, "C_WIJK")
     assert (paused.status, paused.paused_reason) == ("paused", "slack: channel_shared")
     notice = texts(fake_slack.wait_for("chat.postMessage", after=before, channel="U1")[-1].args)
-    assert "Digest gepauzeerd" in notice and "andere organisaties" in notice and "/wwidw kanaal abonneer" in notice
+    assert "Overzicht gepauzeerd" in notice and "andere organisaties" in notice and "/wwidw kanaal abonneer" in notice
     with db.transaction() as s:
         (digest,) = s.exec(select(OutboxMessage).where(OutboxMessage.subscription_id == sub.id).offset(1)).all()
         assert (digest.status, digest.error) == ("failed", "channel_shared")
@@ -379,7 +379,7 @@ def test_people_subscribing_one_channel_at_once_get_one_subscription(db, slack, 
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(answers) == len(people) and all("krijgt nu de digest" in answer for answer in answers)
+    assert len(answers) == len(people) and all("krijgt nu het overzicht" in answer for answer in answers)
     assert subscription(db, "C_DRUK").status == "active"
 
 
@@ -395,15 +395,15 @@ def test_channel_commands_answer_every_kind_of_input(db, slack, fake_slack):
     assert "niet in ons privégesprek" in say("kanaal abonneer", channel="DU1")
     assert "begrijp ik niet" in say("kanaal abonneer maandelijks")
     assert "thema ken ik niet" in say("kanaal abonneer thema:xy")
-    assert "geen digest" in say("kanaal opzeggen")
+    assert "geen overzicht" in say("kanaal opzeggen")
     assert "nog geen kanalen" in say("kanaal lijst")
-    assert "krijgt nu de digest" in say("kanaal abonneer wekelijks thema:" + "x" * 5000)
-    assert "krijgt nu de digest" in say("kanaal abonneer")
+    assert "krijgt nu het overzicht" in say("kanaal abonneer wekelijks thema:" + "x" * 5000)
+    assert "krijgt nu het overzicht" in say("kanaal abonneer")
     assert "#c_wijk: wekelijks" in say("kanaal lijst")
     # Someone of another workspace cannot end this workspace's subscription.
     stranger = slack.user("U7", team="T2")
-    assert "geen digest" in say("kanaal opzeggen", user=stranger)
-    assert "opgezegd" in say("kanaal opzeggen")
+    assert "geen overzicht" in say("kanaal opzeggen", user=stranger)
+    assert "stopgezet" in say("kanaal opzeggen")
     assert subscription(db, "C_WIJK").status == "ended" and subscription(db, "C_WIJK").next_due_at is None
 
 
@@ -451,12 +451,16 @@ def test_digest_moments_follow_the_local_clock():
     def local(moment):
         return moment.astimezone(next_digest.__globals__["timezone"](AMS)).strftime("%a %d %b %H:%M")
 
-    sunday = datetime(2027, 3, 28, 12, 0, tzinfo=UTC)  # the day summer time starts
-    assert local(next_digest("weekly", AMS, sunday)) == "Mon 29 Mar 09:00"
-    assert next_digest("weekly", AMS, sunday) == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
+    sunday = datetime(2027, 3, 28, 12, 0, tzinfo=UTC)  # the day summer time starts; Monday is Easter Monday
+    assert local(next_digest("weekly", AMS, sunday)) == "Tue 30 Mar 09:00"  # a holiday moves it on a day
+    assert next_digest("weekly", AMS, sunday) == datetime(2027, 3, 30, 7, 0, tzinfo=UTC)
+    april = datetime(2027, 4, 4, 12, 0, tzinfo=UTC)
+    assert local(next_digest("weekly", AMS, april)) == "Mon 05 Apr 09:00"  # and back on Monday the week after
+    christmas_eve = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
+    assert local(next_digest("daily", AMS, christmas_eve)) == "Mon 28 Dec 09:00"  # not on the two Christmas days
     friday = datetime(2027, 1, 8, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
     assert local(next_digest("daily", AMS, friday)) == "Mon 11 Jan 09:00"
     assert local(next_digest("daily", AMS, friday - timedelta(hours=2))) == "Fri 08 Jan 09:00"
-    assert next_digest("weekly", "America/New_York", sunday) == datetime(2027, 3, 29, 13, 0, tzinfo=UTC)
+    assert next_digest("weekly", "America/New_York", sunday) == datetime(2027, 3, 30, 13, 0, tzinfo=UTC)
     assert parse("abonneer weekly theme:housing").theme == "wonen"
     assert parse("subscribe daily neighbourhood: Kruiskamp Noord").neighbourhood == "Kruiskamp Noord"

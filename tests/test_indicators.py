@@ -97,8 +97,8 @@ def test_indicators_in_the_web_chat_and_on_their_page(db, make_server):
     page = anna.post("/say", data={"action": f"indicator:{ind_id}"}).text
     card = page[page.rindex("Vrijwilligers") :]
     assert f"Beschrijving #{iv_id}: Buurtmoestuin Kruiskamp" in card
-    assert "Meet: Anna" in card and "Volgende herinnering: di 29 jan 2030 09:00" in card
-    assert "4 → nog geen meting → doel 8" in card
+    assert "Gemeten door: Anna" in card and "Volgende herinnering: di 29 jan 2030 09:00" in card
+    assert "4 → nog geen meting → streefwaarde 8" in card
 
     # A new rhythm in the step-8 form reschedules the reminder: the end of the first quarter.
     form = FormValues(anna.get(f"/formulier/{iv_id}/8").text).values

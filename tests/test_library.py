@@ -148,7 +148,7 @@ def test_archetypes_start_a_prefilled_draft(db):
         chat.say("overslaan")  # neighbourhood … status: project-specific, asked as usual
     chat.say("overslaan")  # themes: prefilled from the archetype, kept
     chat.say("overslaan")  # the situation: prefilled too
-    assert "Nu ingevuld: Gegevens over leegstand" in chat.texts()  # each question shows the example
+    assert "Al ingevuld: Gegevens over leegstand" in chat.texts()  # each question shows the example
     with db.transaction() as s:
         iv = s.exec(select(Intervention)).one()
         assert iv.title == "Klushuizen Soesterkwartier" and iv.approach and iv.themes

@@ -40,7 +40,8 @@ def test_nine_oclock_stays_nine_oclock_across_daylight_saving_weeks():
     # Summer time starts on Sunday 28 March 2027: the UTC hour moves, the local hour does not.
     assert [m.hour for m in moments] == [8, 8, 7]
     assert {local(m).hour for m in moments} == {9}
-    assert [local(m).date() for m in moments] == [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29)]
+    # Monday 29 March 2027 is Easter Monday (Tweede paasdag): that one comes on Tuesday.
+    assert [local(m).date() for m in moments] == [date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 30)]
     autumn = Schedule.build("weekly", date(2027, 10, 25), AMS, day=1, at="09:00")
     assert [autumn.due_at(autumn.period(i), HOURS).hour for i in (0, 1)] == [7, 8]  # 31 Oct: winter time
 
@@ -105,3 +106,43 @@ def test_working_days_and_mornings():
     late = datetime(2027, 1, 15, 17, 0, tzinfo=zone) + timedelta(hours=2)  # Friday 19:00
     assert next_working_morning(late, zone, HOURS).astimezone(zone) == datetime(2027, 1, 18, 8, 0, tzinfo=zone)
     assert WorkingHours.parse("nonsense", "xyz") == WorkingHours()
+
+
+def test_public_holidays_are_no_working_days():
+    zone = timezone(AMS)
+    assert not HOURS.works_on(date(2027, 4, 27))  # Koningsdag, a Tuesday
+    assert not HOURS.works_on(date(2027, 5, 6))  # Hemelvaartsdag
+    assert HOURS.works_on(date(2027, 4, 28))
+    # A reminder due on Koningsdag comes the next working day, at its own time.
+    kings = Schedule.build("monthly", date(2027, 4, 1), AMS, day=27, at="09:00")
+    assert local(kings.due_at(kings.period(0), HOURS)) == datetime(2027, 4, 28, 9, 0, tzinfo=zone)
+    # Christmas 2026 is a Friday and Saturday: the 25th's reminder waits for Monday the 28th.
+    christmas = Schedule.build("monthly", date(2026, 12, 1), AMS, day=25, at="10:00")
+    assert local(christmas.due_at(christmas.period(0), HOURS)) == datetime(2026, 12, 28, 10, 0, tzinfo=zone)
+    # Counting working days (nudges, escalations) passes over them too.
+    eve = datetime(2026, 12, 24, 12, 0, tzinfo=zone)
+    assert local(add_working_days(eve, 2, zone, HOURS)) == datetime(2026, 12, 29, 12, 0, tzinfo=zone)
+    new_year = datetime(2026, 12, 31, 12, 0, tzinfo=zone)
+    assert local(add_working_days(new_year, 1, zone, HOURS)) == datetime(2027, 1, 4, 12, 0, tzinfo=zone)
+    # "Later" on the evening before Koningsdag: the Wednesday morning.
+    monday_evening = datetime(2027, 4, 26, 19, 0, tzinfo=zone)
+    assert local(next_working_morning(monday_evening, zone, HOURS)) == datetime(2027, 4, 28, 8, 0, tzinfo=zone)
+
+
+def test_an_absence_is_days_off_up_to_and_including_its_last_day():
+    zone = timezone(AMS)
+    away = WorkingHours.parse(None, None, date(2027, 2, 5))  # back on Monday 8 February
+    assert not away.works_on(date(2027, 2, 5)) and away.works_on(date(2027, 2, 8))
+    s = Schedule.build("monthly", date(2027, 1, 1), AMS, day=27, at="09:00")
+    assert local(s.due_at(s.period(0), away)) == datetime(2027, 2, 8, 9, 0, tzinfo=zone)
+    assert s.due_at(s.period(2), away) == s.due_at(s.period(2), HOURS)  # after it, all as before
+    # The days away do not count as working days: a nudge comes on the second day back.
+    sent = datetime(2027, 1, 27, 9, 0, tzinfo=zone)
+    assert local(add_working_days(sent, 2, zone, away)) == datetime(2027, 2, 9, 9, 0, tzinfo=zone)
+    # Months away, in one step; a holiday on the first day back moves it one more day.
+    summer = WorkingHours.parse("09:00-17:00", "12345", date(2027, 4, 26))
+    assert local(s.due_at(s.period(0), summer)) == datetime(2027, 4, 28, 9, 0, tzinfo=zone)
+    assert local(next_working_morning(sent, zone, summer)) == datetime(2027, 4, 28, 9, 0, tzinfo=zone)
+    # An absence gone by changes nothing.
+    over = WorkingHours.parse(None, None, date(2026, 12, 31))
+    assert s.due_at(s.period(0), over) == s.due_at(s.period(0), HOURS)

@@ -59,7 +59,7 @@ def test_a_typed_number_answers_the_reminder(db, reminded):
     anna, _, _, ind_id = reminded
     reply = anna.say("12 na de kerstvakantie")
     assert "Genoteerd: 12 voor Deelnemers tuindag over januari 2027" in texts(reply)
-    assert "10 → 12 (januari 2027) → doel 30" in texts(reply)
+    assert "10 → 12 (januari 2027) → streefwaarde 30" in texts(reply)
     assert values(db, ind_id) == [(date(2027, 1, 1), 12.0, "na de kerstvakantie")]
     # The next number is a wizard answer again (or the menu), not a second measurement.
     anna.say("13")
@@ -149,7 +149,7 @@ def test_a_past_period_filled_in_later(db, reminded, fake_slack):
     before = fake_slack.last_seq
     anna.pick(label, wait=False)  # in Slack the value is asked in a modal
     view = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
-    assert f"Typ de waarde van Overlastmeldingen over {label}" in texts(view)
+    assert f"Wat was 'Overlastmeldingen' in {label}?" in texts(view)
     assert anna.submit(view, {"value": "11"}).json() == {"response_action": "clear"}
     assert values(db, ind_id) == [(last_month.replace(day=1), 11.0, None)]
     reply = anna.say("meting")
@@ -188,7 +188,10 @@ def test_progress_with_a_chart_and_the_csv_export(db, reminded, slack, fake_slac
     before = fake_slack.last_seq
     reply = anna.say("voortgang")
     assert "Voortgang · Buurtmoestuin Kruiskamp" in texts(reply)
-    assert "Deelnemers tuindag: 10 → 12 (januari 2027) → doel 30 · 10% van de weg naar het doel" in texts(reply)
+    assert (
+        "Deelnemers tuindag: 10 → 12 (januari 2027) → streefwaarde 30 · 10 % van de beoogde verbetering bereikt"
+        in texts(reply)
+    )
     fake_slack.wait_for("files.completeUploadExternal", after=before)
     (png,) = fake_slack.uploads.values()
     assert png.startswith(b"\x89PNG")

@@ -252,7 +252,7 @@ def test_a_channel_subscribes_and_gets_its_digest(db, teams):
     assert teams.sender.post(mention).status_code == 200
     (answer,) = teams.connector.activities_sent(after=before)
     assert answer.conversation_id == channel and answer.reply_to_id == mention["id"]
-    assert "krijgt nu de digest" in texts([answer.body]) and "/invite" not in texts([answer.body])
+    assert "krijgt nu het overzicht" in texts([answer.body]) and "/invite" not in texts([answer.body])
     before = teams.connector.last_seq
     teams.sender.post({**mention, "id": "help", "text": "<at>Wat Werkt in de Wijk</at> kanaal"})
     (help_text,) = teams.connector.activities_sent(after=before)
@@ -275,7 +275,7 @@ def test_a_channel_subscribes_and_gets_its_digest(db, teams):
         sender.drain(due + timedelta(seconds=step))
     posted = teams.connector.activities_sent(after=before)
     confirmation, first, second = posted
-    assert "aangemeld voor de digest" in texts([confirmation.body])
+    assert "aangemeld voor het overzicht" in texts([confirmation.body])
     assert first.conversation_id == channel and "Project 24" in texts([first.body])
     assert second.conversation_id == f"{channel};messageid={first.activity_id}"  # the rest in its thread
     assert "Vervolg (2/2)" in texts([second.body])
@@ -476,9 +476,9 @@ def test_a_channel_listing_shows_only_that_channel_since_everyone_reads_it(db, t
         teams.sender.post(anna.activity(conversation=channel, kind="channel", text=text, channelData=data))
         return texts([c.body for c in teams.connector.activities_sent(after=before)])
 
-    assert "krijgt nu de digest" in say("19:geheim@thread.tacv2", "Directie vertrouwelijk", "kanaal abonneer")
-    assert "geen digest" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal lijst")
-    assert "krijgt nu de digest" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal abonneer dagelijks")
+    assert "krijgt nu het overzicht" in say("19:geheim@thread.tacv2", "Directie vertrouwelijk", "kanaal abonneer")
+    assert "geen overzicht" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal lijst")
+    assert "krijgt nu het overzicht" in say("19:wijk@thread.tacv2", "Wijkteam", "kanaal abonneer dagelijks")
     shown = say("19:wijk@thread.tacv2", "Wijkteam", "kanaal lijst")
     assert "#Wijkteam: dagelijks" in shown and "Directie" not in shown
 

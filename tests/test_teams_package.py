@@ -15,6 +15,7 @@ from handlers.teams.package import build_package
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "3f2b8c1e-7d4a-4e6b-9a1c-5d8e2f7b0c94"
+WEBSITE = "https://wwidw.woonstad.nl"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # "required" of https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json
 REQUIRED_V1_17 = ["manifestVersion", "version", "id", "developer", "name", "description", "icons", "accentColor"]
@@ -28,7 +29,8 @@ def wwidw(*args):
 
 def package(tmp_path, name="wwidw.zip", *extra):
     out = tmp_path / name
-    result = wwidw("teams-package", "--app-id", APP_ID, "--out", str(out), *extra)
+    website = [] if "--website" in extra else ["--website", WEBSITE]
+    result = wwidw("teams-package", "--app-id", APP_ID, "--out", str(out), *website, *extra)
     assert result.returncode == 0, result.stderr
     assert str(out.resolve()) in result.stdout
     return out
@@ -120,19 +122,23 @@ def test_packaging_again_keeps_the_teams_app_id(tmp_path):
     assert newer["id"] == json.loads(read(first)["manifest.json"])["id"]
     assert newer["name"]["short"] == "Wijkbot" and newer["version"] == "1.0.1"
     other = tmp_path / "other.zip"
-    assert wwidw("teams-package", "--app-id", APP_ID.replace("3f2b", "4f2b"), "--out", str(other)).returncode == 0
+    other_bot = APP_ID.replace("3f2b", "4f2b")
+    assert wwidw("teams-package", "--app-id", other_bot, "--website", WEBSITE, "--out", str(other)).returncode == 0
     assert json.loads(read(other)["manifest.json"])["id"] != newer["id"]
 
 
 @pytest.mark.parametrize(
     "args, problem",
     [
-        (["--app-id", "wwidw-bot"], "GUID"),
-        (["--app-id", APP_ID + "0"], "GUID"),
-        (["--app-id", APP_ID, "--name", "Wat Werkt in de Wijk voor Woonstad"], "at most 30"),
+        (["--app-id", "wwidw-bot", "--website", WEBSITE], "GUID"),
+        (["--app-id", APP_ID + "0", "--website", WEBSITE], "GUID"),
+        (["--app-id", APP_ID, "--website", WEBSITE, "--name", "Wat Werkt in de Wijk voor Woonstad"], "at most 30"),
         (["--app-id", APP_ID, "--website", "http://wwidw.woonstad.nl"], "https://"),
-        (["--app-id", APP_ID, "--domain", "https://wwidw.woonstad.nl/"], "valid domain"),
-        (["--app-id", APP_ID, "--version", "1.0"], "version"),
+        (["--app-id", APP_ID, "--website", WEBSITE, "--domain", "https://wwidw.woonstad.nl/"], "valid domain"),
+        (["--app-id", APP_ID, "--website", WEBSITE, "--version", "1.0"], "version"),
+        # No placeholder address: Teams would show everyone installing the app a stranger's privacy statement.
+        (["--app-id", APP_ID], "--website"),
+        (["--app-id", APP_ID, "--website", " "], "website is required"),
     ],
 )
 def test_a_bad_value_is_refused_and_nothing_is_written(tmp_path, args, problem):
@@ -146,13 +152,16 @@ def test_a_bad_value_is_refused_and_nothing_is_written(tmp_path, args, problem):
 
 def test_build_package_checks_every_limit_before_writing(tmp_path):
     with pytest.raises(ValueError, match="short description has 81 characters, at most 80"):
-        build_package(APP_ID, tmp_path / "a.zip", short_description="x" * 81)
+        build_package(APP_ID, tmp_path / "a.zip", website_url=WEBSITE, short_description="x" * 81)
     with pytest.raises(ValueError, match="at most 16 valid domains"):
-        build_package(APP_ID, tmp_path / "a.zip", valid_domains=[f"d{i}.example.nl" for i in range(17)])
+        domains = [f"d{i}.example.nl" for i in range(17)]
+        build_package(APP_ID, tmp_path / "a.zip", website_url=WEBSITE, valid_domains=domains)
     with pytest.raises(ValueError, match="Teams app id must be a GUID"):
-        build_package(APP_ID, tmp_path / "a.zip", package_id="not-a-guid")
+        build_package(APP_ID, tmp_path / "a.zip", website_url=WEBSITE, package_id="not-a-guid")
+    with pytest.raises(ValueError, match="the deployment's website is required"):
+        build_package(APP_ID, tmp_path / "a.zip")
     assert list(tmp_path.iterdir()) == []
     chosen = "0b8f1c2d-3e4a-4b5c-8d6e-7f8091a2b3c4"
-    path = build_package(APP_ID, tmp_path, package_id=chosen)  # a directory gets wwidw-teams.zip
+    path = build_package(APP_ID, tmp_path, website_url=WEBSITE, package_id=chosen)  # a directory gets wwidw-teams.zip
     assert path == tmp_path / "wwidw-teams.zip"
     assert json.loads(read(path)["manifest.json"])["id"] == chosen

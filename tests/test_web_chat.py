@@ -52,7 +52,7 @@ def test_steps_one_and_two_in_a_browser(db, make_server, browser_page):
     assert "Stap 1 is bewaard" in page.inner_text("#chat")
     answer("Weinig contact tussen buren.\nVooral ouderen zijn eenzaam.")
     page.click("button:has-text('Terug')")
-    assert "Nu ingevuld: Weinig contact" in page.inner_text("#chat")
+    assert "Al ingevuld: Weinig contact" in page.inner_text("#chat")
     page.click("button:has-text('Overslaan')")
     answer("Bewonersenquête 2026")
     answer("Het contact blijft beperkt.")
@@ -243,9 +243,12 @@ def test_every_page_forbids_framing_and_foreign_content_and_the_browser_needs_no
         for path in ("/", "/beschrijvingen", "/indicatoren", "/beschrijvingen/999", "/healthz"):
             headers = visitor.get(path).headers
             assert "frame-ancestors 'none'" in headers["content-security-policy"], path
-            assert "script-src" not in headers["content-security-policy"]  # default-src 'none': no script runs
+            assert "script-src 'self';" in headers["content-security-policy"]  # our own file; nothing inline
             assert (headers["referrer-policy"], headers["x-content-type-options"]) == ("same-origin", "nosniff")
             assert headers["x-frame-options"] == "DENY"
+        script = visitor.get("/static/chat.js")
+        assert script.headers["content-type"].startswith("text/javascript") and "requestSubmit" in script.text
+        assert visitor.get("/static/../routes.py").status_code == 404
     refused = []
     browser_page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     browser_page.goto(server.url + "/")

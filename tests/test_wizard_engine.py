@@ -115,7 +115,7 @@ def test_publish_requires_required_fields(db):
     chat.say("nieuw")
     chat.say("Alleen een titel")
     chat.say("publiceer")
-    assert "Nog nodig" in chat.texts()
+    assert "Nog verplicht" in chat.texts()
     assert stored(db).status == "draft"
 
 
@@ -255,7 +255,7 @@ def test_a_published_description_keeps_what_publishing_needs(db):
     chat.say("bewerk stap 4")
     chat.say("verwijder")
     chat.say("verwijder")
-    assert "houdt minstens één effect" in chat.texts()
+    assert "moet minstens één effect hebben" in chat.texts()
     with db.transaction() as s:
         iv = s.exec(select(Intervention)).one()
         assert iv.title == "Buurtmoestuin Kruiskamp" and iv.municipality == "Amersfoort"

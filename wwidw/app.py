@@ -27,6 +27,7 @@ from handlers.teams.registrations import Registrations
 from handlers.teams.routes import teams_routes
 from handlers.web.delivery import WebTransport
 from handlers.web.headers import SecurityHeaders
+from handlers.web.legal import legal_routes
 from handlers.web.routes import web_routes
 from models.db import Database
 from models.secrets import Vault
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
         ok = await run_in_threadpool(core.db.ping)
         return JSONResponse({"status": "ok" if ok else "database unavailable"}, status_code=200 if ok else 503)
 
-    routes = [Route("/healthz", healthz), *web_routes(core)]
+    routes = [Route("/healthz", healthz), *web_routes(core), *legal_routes(core.settings.wwidw_locale)]
     if core.settings.slack_enabled:
         routes += slack_routes(core)
     else:

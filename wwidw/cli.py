@@ -7,6 +7,7 @@ import csv
 import json
 import logging
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import uvicorn
@@ -14,19 +15,51 @@ from sqlmodel import select
 
 from bot import organisations, spreadsheets
 from bot.documents import as_dict, render_markdown
+from bot.i18n import t
 from bot.settings import Settings
 from handlers.teams import registrations
 from handlers.teams.package import build_package
 from handlers.web.routes import web_login
 from models import Indicator, Intervention, Measurement, Organisation, Person, secrets
-from models.db import Database
+from models.db import Database, shown_url, sqlite_file
 from models.secrets import SecretKeyError, Vault
 from reminders.runner import Reminders
 from wwidw.app import Core, create_app, transports
+from wwidw.faults import FAULTS, Refused, explain
+from wwidw.person_command import person_command
+
+
+class Parser(argparse.ArgumentParser):
+    """A bad argument is one line too (argparse would print the usage above it), exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def version() -> str:
+    try:
+        return metadata.version("wwidw-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="wwidw", description="Wat Werkt in de Wijk bot")
+    """The command; whatever stops it is one line on standard error (wwidw/faults.py), exit code 1."""
+    args = parser().parse_args(argv)
+    settings = None
+    try:
+        # teams-package and secrets new-key need no settings: they work anywhere.
+        if args.command != "teams-package" and (args.command, getattr(args, "action", None)) != ("secrets", "new-key"):
+            settings = Settings()
+        return run(args, settings)
+    except FAULTS as problem:
+        print(f"wwidw {args.command}: {explain(problem, settings and settings.database_url)}", file=sys.stderr)
+        return 1
+
+
+def parser() -> Parser:
+    parser = Parser(prog="wwidw", description="Wat Werkt in de Wijk bot")
+    parser.add_argument("--version", action="version", version=f"wwidw {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="upgrade the database and run the bot (web chat, Slack)")
@@ -60,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     bots.add_argument("--secret-file", help="a file holding the app's client secret, or - for standard input")
     bots.add_argument("--name", help="add: the name of the tenant's organisation")
 
+    person = commands.add_parser("person", help="everything stored about one person (export), or erase them (forget)")
+    person.add_argument("action", choices=["export", "forget"])
+    person.add_argument("who", help="their number, slack:TEAM:USER, teams:TENANT:AAD-ID or their name")
+    person.add_argument("--yes", action="store_true", help="forget: yes, erase them for good")
+
     vault = commands.add_parser("secrets", help="WWIDW_SECRET_KEY: make a key, check it, reseal with a new one")
     vault.add_argument("action", choices=["new-key", "check", "rotate"])
 
@@ -67,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     teams.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID (a GUID)")
     teams.add_argument("--out", default="wwidw-teams.zip", help="the zip to write (default: wwidw-teams.zip)")
     teams.add_argument("--name", help="the app's name in Teams, at most 30 characters")
-    teams.add_argument("--website", help="https address of the deployment's website")
+    teams.add_argument("--website", help="required: https address of the deployment (it serves /privacy, /voorwaarden)")
     teams.add_argument("--privacy-url", help="https address of the privacy statement (default: WEBSITE/privacy)")
     teams.add_argument("--terms-url", help="https address of the terms of use (default: WEBSITE/voorwaarden)")
     teams.add_argument("--domain", action="append", default=[], help="a valid domain (repeatable)")
     teams.add_argument("--version", dest="app_version", help="the package version, e.g. 1.0.1 (default 1.0.0)")
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "teams-package":
         return teams_package_command(args)
     if args.command == "secrets" and args.action == "new-key":
@@ -83,7 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     # Alembic's steps and APScheduler's every-second job runs would drown what matters.
     for noisy in ("alembic", "apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = Settings()
     if args.command == "serve":
         return serve_command(settings, args.host, args.port, not args.no_reminders)
     if args.command == "worker":
@@ -94,19 +134,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "organisation":
         return organisation_command(settings, args.action, args.name, args.value)
-    if args.command in ("teams", "secrets"):
-        try:
-            return teams_command(settings, args) if args.command == "teams" else secrets_command(settings, args.action)
-        except (SecretKeyError, ValueError, OSError) as problem:
-            print(f"wwidw {args.command}: {problem}", file=sys.stderr)
-            return 1
+    if args.command == "teams":
+        return teams_command(settings, args)
+    if args.command == "secrets":
+        return secrets_command(settings, args.action)
+    if args.command == "person":
+        return person_command(database(settings), args.action, args.who, settings.wwidw_timezone, args.yes)
     if args.command == "export-measurements":
         return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)
 
 
+def database(settings: Settings) -> Database:
+    """The deployment's database, migrated to the newest schema first as `serve` does (a command of
+    a newer version needs its columns). One that was never created is not made here: a command run
+    in another folder, or without DATABASE_URL, would answer from a new empty database instead."""
+    url = settings.database_url
+    path = sqlite_file(url)
+    missing = f"no database at {shown_url(url)}: set DATABASE_URL to the bot's, or create one with `wwidw db upgrade`"
+    if path is not None and not path.exists():
+        raise Refused(missing)
+    db = Database(url)
+    if not db.has_schema():
+        raise Refused(missing)
+    db.upgrade()
+    return db
+
+
 def export_measurements(settings: Settings, intervention_id: int | None, history: bool) -> int:
-    db = Database(settings.database_url)
+    db = database(settings)
     writer = csv.writer(sys.stdout)
     writer.writerow(
         [
@@ -140,7 +196,7 @@ def export_measurements(settings: Settings, intervention_id: int | None, history
 def organisation_command(settings: Settings, action: str, name: str | None, value: str | None) -> int:
     """For whoever runs the deployment: partner membership is theirs to grant, not the
     organisation's own (a workspace admin only names their organisation)."""
-    db = Database(settings.database_url)
+    db = database(settings)
     with db.transaction() as session:
         if action == "list":
             for org in session.exec(select(Organisation).order_by(Organisation.id)):
@@ -155,45 +211,37 @@ def organisation_command(settings: Settings, action: str, name: str | None, valu
             return 0
         org = organisations.find(session, name or "")
         if org is None:
-            print(
-                f"no single organisation {name!r} (see `wwidw organisation list`; a number is exact)", file=sys.stderr
-            )
-            return 1
+            raise Refused(f"no single organisation {name!r} (see `wwidw organisation list`; a number is exact)")
         if action == "partner":
             if (value or "on") not in ("on", "off"):
                 print("partner takes on or off", file=sys.stderr)
                 return 2
             org.is_partner = (value or "on") == "on"
         else:
-            problem = organisations.rename(session, org, value or "")
+            if not value:
+                raise Refused("rename needs the new name: wwidw organisation rename NAME NEW-NAME")
+            problem = organisations.rename(session, org, value)
             if problem:
-                print(problem, file=sys.stderr)
-                return 1
+                raise Refused(t("en", problem, name=value))
         print(f"{org.id}\t{org.name}\t{'partner' if org.is_partner else '-'}")
     return 0
 
 
-def ready(settings: Settings) -> Core | None:
-    """The program's parts on an upgraded database whose stored secrets the key opens; None (after
-    one line on standard error) when the key is missing or wrong: nothing has been changed then."""
-    try:
-        core = Core(settings)
-        if settings.slack_workspaces and not core.vault.has_key:
-            raise SecretKeyError(secrets.NO_KEY + "; Slack installs store their tokens sealed")
-        core.db.upgrade()
-        secrets.check(core.db, core.vault)
-        if web_login(core) == "signin" and not core.vault.has_key:
-            raise SecretKeyError(secrets.NO_KEY + "; web sign-in seals its session cookies with it")
-    except SecretKeyError as problem:
-        print(f"wwidw: {problem}", file=sys.stderr)
-        return None
+def ready(settings: Settings) -> Core:
+    """The program's parts on an upgraded database whose stored secrets the key opens. A missing or
+    wrong key raises SecretKeyError (one line, from `main`) before anything has been changed."""
+    core = Core(settings)
+    if settings.slack_workspaces and not core.vault.has_key:
+        raise SecretKeyError(secrets.NO_KEY + "; Slack installs store their tokens sealed")
+    core.db.upgrade()
+    secrets.check(core.db, core.vault)
+    if web_login(core) == "signin" and not core.vault.has_key:
+        raise SecretKeyError(secrets.NO_KEY + "; web sign-in seals its session cookies with it")
     return core
 
 
 def worker_command(settings: Settings) -> int:
     core = ready(settings)
-    if core is None:
-        return 1
     logging.getLogger("wwidw").info("reminder worker started")
     reminders = Reminders(settings, core.db, transports(core), blocking=True)
     try:
@@ -205,8 +253,6 @@ def worker_command(settings: Settings) -> int:
 
 def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
     core = ready(settings)
-    if core is None:
-        return 1
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
     if host not in ("127.0.0.1", "localhost") and settings.allowed_hosts == ["localhost", "127.0.0.1"]:
         logging.getLogger("wwidw").warning(
@@ -221,25 +267,25 @@ def serve_command(settings: Settings, host: str, port: int, with_reminders: bool
 def teams_command(settings: Settings, args: argparse.Namespace) -> int:
     """For whoever runs the deployment: each organisation's IT department registers its own bot
     (Azure creates only single-tenant ones) and hands over its ids and client secret."""
-    db = Database(settings.database_url)
+    db = database(settings)
     if args.action == "list":
         for app_id, tenant_id, name in registrations.listing(db):
             print(f"{tenant_id}\t{app_id}\t{name}")
         return 0
     if args.action == "remove":
         if not registrations.remove(db, args.app_id or args.tenant_id or ""):
-            raise ValueError("no such registration (see `wwidw teams list`)")
+            raise Refused("no such registration (see `wwidw teams list`)")
         print("removed; messages for that tenant wait until its bot is added again")
         return 0
     if not (args.tenant_id and args.app_id and args.secret_file):
-        raise ValueError("add needs --tenant-id, --app-id and --secret-file")
+        raise Refused("add needs --tenant-id, --app-id and --secret-file")
     secret = sys.stdin.read() if args.secret_file == "-" else Path(args.secret_file).read_text("utf-8")
     print(registrations.add(db, Vault(settings.secret_keys), args.app_id, args.tenant_id, secret, args.name))
     return 0
 
 
 def secrets_command(settings: Settings, action: str) -> int:
-    db, vault = Database(settings.database_url), Vault(settings.secret_keys)
+    db, vault = database(settings), Vault(settings.secret_keys)
     if action == "check":
         print(f"the key opens all {secrets.check(db, vault)} stored secrets")
     else:
@@ -248,7 +294,7 @@ def secrets_command(settings: Settings, action: str) -> int:
 
 
 def export_command(settings: Settings, intervention_id: int | None, fmt: str, locale: str) -> int:
-    db = Database(settings.database_url)
+    db = database(settings)
     with db.transaction() as session:
         query = select(Intervention).order_by(Intervention.id)
         if intervention_id is not None:
@@ -274,16 +320,12 @@ def teams_package_command(args: argparse.Namespace) -> int:
         "terms_url": args.terms_url,
         "version": args.app_version,
     }
-    try:
-        path = build_package(
-            args.app_id,
-            Path(args.out),
-            valid_domains=args.domain,
-            **{key: value for key, value in options.items() if value is not None},
-        )
-    except (ValueError, OSError) as problem:
-        print(f"wwidw teams-package: {problem}", file=sys.stderr)
-        return 1
+    path = build_package(
+        args.app_id,
+        Path(args.out),
+        valid_domains=args.domain,
+        **{key: value for key, value in options.items() if value is not None},
+    )
     print(f"Teams app package written to {path.resolve()}")
     return 0
 

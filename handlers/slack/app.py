@@ -53,6 +53,10 @@ SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "progress": "voortgang",
     "werktijden": "werktijden",
     "hours": "werktijden",
+    "afwezig": "afwezig",  # /wwidw afwezig tot 12 januari
+    "away": "away",
+    "aanwezig": "aanwezig",
+    "weer": "weer",  # /wwidw weer aanwezig
     "indicator": "indicator",
     "indicatoren": "indicatoren",
     "indicators": "indicatoren",

@@ -42,8 +42,9 @@ DEFAULT_FULL_DESCRIPTION = (
     "een wekelijks of dagelijks overzicht van nieuwe beschrijvingen."
 )
 DEFAULT_DEVELOPER = "Wat Werkt in de Wijk"
-# Placeholders like the Slack manifest's: pass the deployment's own pages (`--website`, `--privacy-url`, …).
-DEFAULT_WEBSITE = "https://wwidw.example.nl"
+# The deployment serves these pages itself (handlers/web/legal.py); Teams shows them to whoever installs the app.
+PRIVACY_PATH = "/privacy"
+TERMS_PATH = "/voorwaarden"
 FULL_NAME_SUFFIX = ": wijkinterventies beschrijven, volgen en delen"
 
 COLOR_ICON = "color.png"
@@ -111,7 +112,7 @@ def build_manifest(
     short_description: str = DEFAULT_SHORT_DESCRIPTION,
     full_description: str = DEFAULT_FULL_DESCRIPTION,
     developer_name: str = DEFAULT_DEVELOPER,
-    website_url: str = DEFAULT_WEBSITE,
+    website_url: str | None = None,
     privacy_url: str | None = None,
     terms_url: str | None = None,
     valid_domains: Iterable[str] = (),
@@ -125,9 +126,15 @@ def build_manifest(
             f"the app id must be the bot's Microsoft App ID, a GUID like 12345678-abcd-4ef0-9876-0123456789ab; "
             f"got {app_id!r}"
         )
+    if not (website_url or "").strip():
+        # No placeholder: Teams would show a stranger's privacy statement to everyone installing the app.
+        raise ValueError(
+            "the deployment's website is required (--website https://wwidw.example.nl): "
+            f"the manifest points to its {PRIVACY_PATH} and {TERMS_PATH} pages"
+        )
     if package_id is not None and not is_guid(package_id.strip()):
         raise ValueError(f"the Teams app id must be a GUID; got {package_id!r}")
-    website_url = website_url.rstrip("/") if website_url else website_url
+    website_url = website_url.strip().rstrip("/")
     domains: list[str] = []
     for domain in valid_domains:
         if domain not in domains:
@@ -141,8 +148,8 @@ def build_manifest(
         "developer": {
             "name": developer_name,
             "websiteUrl": website_url,
-            "privacyUrl": privacy_url or f"{website_url}/privacy",
-            "termsOfUseUrl": terms_url or f"{website_url}/voorwaarden",
+            "privacyUrl": privacy_url or website_url + PRIVACY_PATH,
+            "termsOfUseUrl": terms_url or website_url + TERMS_PATH,
         },
         "name": {"short": name, "full": f"{name}{FULL_NAME_SUFFIX}"},
         "description": {"short": short_description, "full": full_description},

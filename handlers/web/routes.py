@@ -1,5 +1,6 @@
 """The web pages: the same wizard in a browser, the knowledge bank, indicators and forms; plain
-HTML forms, no JavaScript.
+HTML forms. One small script (static/chat.js) keeps the keyboard in the chat's answer box; every
+page works without it.
 
 Who a browser is depends on `WWIDW_WEB_LOGIN` (sessions.py): the local web chat, where a visitor
 types a name and joins a local organisation, or sign-in with Slack or Microsoft (signin.py).
@@ -7,6 +8,7 @@ types a name and joins a local organisation, or sign-in with Slack or Microsoft 
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +22,8 @@ from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from bot import definition, organisations, search, store
 from bot.documents import as_dict, render_markdown
@@ -30,11 +33,13 @@ from bot.library import description_reply
 from bot.people import ensure_person
 from bot.replies import Reply, Turn, reply_to_dict
 from bot.values import clean, is_number
+from handlers.web.leaving import leaving_routes
 from handlers.web.sessions import CSRF_FIELD, Browsers, token_hash
 from handlers.web.signin import SignIn
 from models import ChatMessage, Identity, Intervention, Organisation, Person
 
 VERSION = "__version"  # the hidden form field that carries Form.version
+CHAT = "/"  # where a turn returns: no fragment, or Chromium will not autofocus the answer box
 TRANSCRIPT = 80  # messages shown on the chat page
 KEPT = 4 * TRANSCRIPT  # the transcript is trimmed to this many messages; the descriptions themselves stay
 SHOWN = 2000  # characters of what someone typed that the transcript keeps (the wizard stores the answer itself)
@@ -47,6 +52,16 @@ TURNS = parse("600/minute")  # turns per browser
 pages = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 
 
+def choice_link(value: str) -> str | None:
+    """Where an older message's choice still leads once its buttons are gone: a description, the indicators."""
+    if m := re.fullmatch(r"(?:read:|cmd:open:)(\d+)(?:@.*)?", value):
+        return f"/beschrijvingen/{m[1]}"
+    return "/indicatoren" if re.fullmatch(r"(?:indicator:|ind:)\d+", value) else None
+
+
+pages.filters["choice_link"] = choice_link
+
+
 def web_login(core) -> str:
     """`WWIDW_WEB_LOGIN`, or by default sign-in once people can sign in with Slack (installs) or
     Microsoft (a tenant's own bot registration): they then come to the web as themselves, and no
@@ -56,7 +71,7 @@ def web_login(core) -> str:
     return settings.wwidw_web_login or ("signin" if can_sign_in else "local")
 
 
-def web_routes(core) -> list[Route]:
+def web_routes(core) -> list[BaseRoute]:
     db, wizard, forms, settings = core.db, core.wizard, core.forms, core.settings
     browsers = Browsers(db, core.vault, signin=lambda: web_login(core) == "signin")
     reader = browsers.reader
@@ -69,7 +84,9 @@ def web_routes(core) -> list[Route]:
         )
 
     def render(request: Request, name: str, locale: str, status: int = 200, **context) -> HTMLResponse:
-        context.setdefault("signed_in", browsers.signin and browsers.secret(request) is not None)
+        has_cookie = browsers.secret(request) is not None
+        context.setdefault("signed_in", browsers.signin and has_cookie)
+        context.setdefault("local_visitor", not browsers.signin and has_cookie)
         html = pages.get_template(name).render(
             locale=locale, t=partial(t, locale), csrf=browsers.csrf(request), csrf_field=CSRF_FIELD, **context
         )
@@ -165,7 +182,9 @@ def web_routes(core) -> list[Route]:
 
             messages = await run_in_threadpool(where_they_are)
         last = next((m["reply"] for m in reversed(messages) if m["sender"] == "bot"), {})
-        return render(request, "chat.html", locale_of(person), messages=messages, input=last.get("input"))
+        page = render(request, "chat.html", locale_of(person), messages=messages, input=last.get("input"))
+        browsers.keep_local(request, page)
+        return page
 
     async def start(request: Request):
         if browsers.signin:  # people come in by signing in; no one takes a name here
@@ -216,14 +235,14 @@ def web_routes(core) -> list[Route]:
         text, action = clean(str(form.get("text") or "")), clean(str(form.get("action") or ""))
         if form.get("multi"):
             if not picked:
-                return RedirectResponse("/#latest", status_code=303)
+                return RedirectResponse(CHAT, status_code=303)
             turn = Turn(action="opts:" + "|".join(picked))
         elif action:
             turn = Turn(action=action)
         elif text.strip():
             turn = Turn(text=text)
         else:
-            return RedirectResponse("/#latest", status_code=303)
+            return RedirectResponse(CHAT, status_code=303)
 
         def run():
             shown = None
@@ -234,7 +253,7 @@ def web_routes(core) -> list[Route]:
             take_turn(person, identity, turn, shown or text)
 
         await run_in_threadpool(run)
-        return RedirectResponse("/#latest", status_code=303)
+        return RedirectResponse(CHAT, status_code=303)
 
     def visible(person: Person | None, iv_id: int):
         with db.transaction() as s:
@@ -363,7 +382,7 @@ def web_routes(core) -> list[Route]:
                         take_turn(person, identity, Turn(action="cmd:summary"), None)
 
                 await run_in_threadpool(after)
-                target = "/#latest" if last_step else f"/formulier/{iv_id}/{step + 1}"
+                target = CHAT if last_step else f"/formulier/{iv_id}/{step + 1}"
                 return RedirectResponse(target, status_code=303)
         try:
             form_spec = await run_in_threadpool(forms.form, person.id, iv_id, step)
@@ -400,4 +419,6 @@ def web_routes(core) -> list[Route]:
         Route("/indicatoren", indicators),
         Route("/formulier/{iv:int}/{step:int}", guarded(form_page), methods=["GET", "POST"]),
         *signin.routes(guarded, start_page),
+        *leaving_routes(db, browsers, render, guarded, settings.wwidw_timezone),
+        Mount("/static", StaticFiles(directory=Path(__file__).parent / "static")),
     ]

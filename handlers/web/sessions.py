@@ -1,7 +1,8 @@
 """Who a browser is, and that a form it posts is its own.
 
 Local mode (`WWIDW_WEB_LOGIN=local`): a browser is a web chat identity of its own, known by a random
-token in a long-lived cookie; the database keeps only the token's SHA-256.
+token in a cookie that lives 30 days after the last visit; the database keeps only the token's
+SHA-256. Leaving ("forget this browser", leaving.py) erases it.
 
 Sign-in mode: a browser that signed in with Slack or Microsoft holds a session. Its cookie is a
 random token sealed with the deployment's key (Fernet: signed, encrypted and time-stamped, so an
@@ -32,6 +33,7 @@ from models.secrets import Vault
 from models.tables import utcnow
 
 LOCAL_COOKIE = "wwidw_web"
+LOCAL_DAYS = 30  # a local web chat's cookie lives this long after its last visit, not for years
 SESSION_COOKIE = "wwidw_session"
 SIGN_IN_COOKIE = "wwidw_sign_in"  # ties a sign-in under way to the browser that began it
 SESSION_HOURS = 12  # a working day; then sign in again
@@ -105,10 +107,18 @@ class Browsers:
     def new_local(self, request: Request, response: Response) -> str:
         """A new local browser's token, set in its cookie; the caller makes its identity."""
         token = secrets.token_urlsafe(32)
-        response.set_cookie(
-            LOCAL_COOKIE, token, max_age=3600 * 24 * 365, httponly=True, samesite="lax", secure=secure(request)
-        )
+        self.set_local(request, response, token)
         return token
+
+    def keep_local(self, request: Request, response: Response) -> None:
+        """Each visit to the chat keeps a local browser's cookie for another LOCAL_DAYS."""
+        token = None if self.signin else self.secret(request)
+        if token is not None:
+            self.set_local(request, response, token)
+
+    def set_local(self, request: Request, response: Response, token: str) -> None:
+        max_age = LOCAL_DAYS * 24 * 3600
+        response.set_cookie(LOCAL_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure(request))
 
     # --- sign-in mode --------------------------------------------------------------------------
 

@@ -1,0 +1,109 @@
+"""The AVG's rights for one person: an export of everything stored about them, and forgetting
+them so that nothing names them any more, while what they shared stays, anonymous."""
+
+import json
+
+from sqlalchemy import select as sa_select
+from sqlmodel import SQLModel, select
+
+from bot import privacy
+from bot.people import ensure_person
+from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, Person
+from models.tables import utcnow
+from tests.helpers import FULL_WALK, Chat
+from tests.test_cli_and_storage import wwidw
+
+NAME, SLACK_ID = "Anna Jansen", "U0ANNA77"
+
+
+def walk(chat, **instead):
+    chat.say("nieuw")
+    for answer in FULL_WALK:
+        chat.say(instead.get(answer, answer))
+    chat.say("publiceer")
+
+
+def everything_stored(db) -> str:
+    """Every value of every row of every table, as text: what a grep of the database sees."""
+    with db.transaction() as s:
+        return "\n".join(
+            " ".join(str(v) for v in found)
+            for table in SQLModel.metadata.sorted_tables
+            for found in s.connection().execute(sa_select(table))
+        )
+
+
+def anna_and_karin(db):
+    anna = Chat(db, name=NAME, external_id=SLACK_ID, platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(anna)  # published, indicator measured by "ik"
+    walk(karin, **{"ik": "Karin de Boer, Anna Jansen"})  # Anna measures with Karin
+    anna.say("nieuw")
+    anna.say("Mijn geheime concept")
+    anna.say("pauze")
+    anna.say("reageer 2 stap 2: Goed onderbouwd")  # Karin is told, by name
+    with db.transaction() as s:
+        ind = s.exec(select(Indicator).where(Indicator.intervention_id == 1)).one()
+        s.add(
+            Measurement(
+                indicator_id=ind.id,
+                period_start=utcnow().date(),
+                period_end=utcnow().date(),
+                value=6,
+                entered_by=anna.person_id,
+            )
+        )
+        web = s.exec(select(Identity).where(Identity.person_id == anna.person_id)).one()
+        s.add(ChatMessage(identity_id=web.id, sender="user", body={"text": "hallo, ik ben Anna Jansen"}))
+    return anna, karin
+
+
+def test_an_export_holds_everything_about_the_person(db):
+    anna, _ = anna_and_karin(db)
+    with db.transaction() as s:
+        (person,) = privacy.find(s, f"slack:T1:{SLACK_ID}")
+        assert privacy.find(s, NAME) == [person] and privacy.find(s, str(person.id)) == [person]
+        data = json.loads(json.dumps(privacy.export(s, person)))  # plain JSON all the way
+    assert data["person"]["display_name"] == NAME and data["identities"][0]["external_id"] == SLACK_ID
+    assert {d["status"] for d in data["descriptions"]} == {"published", "draft"}
+    assert data["comments"][0]["body"] == "Goed onderbouwd" and data["measurements"][0]["value"] == 6
+    assert {i["intervention_id"] for i in data["indicators_measured"]} == {1, 2}
+    assert data["web_chat"][0]["body"]["text"] == "hallo, ik ben Anna Jansen"
+
+
+def test_forgetting_leaves_no_personal_data_and_keeps_what_was_shared(db):
+    anna, karin = anna_and_karin(db)
+    assert NAME in everything_stored(db) and SLACK_ID in everything_stored(db)
+    with db.transaction() as s:
+        done = privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam")
+    assert done["drafts deleted"] == 1 and done["published descriptions kept, anonymous"] == 1
+    assert done["comments kept, anonymous"] == 1 and done["measurements kept, anonymous"] == 1
+    stored = everything_stored(db)
+    for trace in (NAME, "Anna", SLACK_ID, "Mijn geheime concept"):
+        assert trace not in stored, trace
+    with db.transaction() as s:
+        iv = s.get(Intervention, 1)
+        assert iv.status == "published" and s.get(Person, iv.author_id).display_name == privacy.FORGOTTEN
+        assert s.exec(select(Comment)).one().body == "Goed onderbouwd"
+        karins = s.exec(select(Indicator).where(Indicator.intervention_id == 2)).one()
+        assert karins.owner == "Karin de Boer"
+    # The same Slack user coming back is someone new: nothing of the old one is theirs again.
+    again = ensure_person(db, "slack", "T1", SLACK_ID, NAME)
+    assert again != anna.person_id
+    karin.say("lees 1")  # what Anna shared is still there to read
+    assert "Buurtmoestuin Kruiskamp" in karin.texts() and "error" not in karin.kinds()
+
+
+def test_the_operator_exports_and_forgets_a_person_in_one_command(db):
+    anna, _ = anna_and_karin(db)
+    exported = wwidw("person", "export", f"slack:T1:{SLACK_ID}", database_url=db.url)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["person"]["display_name"] == NAME
+    unsure = wwidw("person", "forget", NAME, database_url=db.url)
+    assert unsure.returncode == 1 and unsure.stderr.count("\n") == 1 and "--yes" in unsure.stderr
+    assert NAME in everything_stored(db)  # nothing happened without --yes
+    nobody = wwidw("person", "forget", "Niemand", "--yes", database_url=db.url)
+    assert nobody.returncode == 1 and nobody.stderr.count("\n") == 1
+    forgot = wwidw("person", "forget", str(anna.person_id), "--yes", database_url=db.url)
+    assert forgot.returncode == 0 and "drafts deleted 1" in forgot.stdout, forgot.stderr
+    assert NAME not in everything_stored(db)

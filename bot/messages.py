@@ -1,13 +1,16 @@
 """Messages the bot owes: rows of the outbox, written in the transaction that decided them.
 
 A message to a person goes to the platform they are best reached on; a message to a channel
-names its subscription. The outbox sender (reminders/outbox.py) delivers them.
+names its subscription; a turn's replies go back where the person wrote. The outbox sender
+(reminders/outbox.py) delivers them all.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
@@ -18,6 +21,43 @@ from models.tables import utcnow
 
 log = logging.getLogger("wwidw.messages")
 PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with several identities is reached
+# A turn's replies are written as claimed by the process that answers: it tries them at once, and
+# only if it dies does a sender take them over, after this long (and look before sending again).
+# Longer than a first try takes (Slack's timeouts), short enough that a crash delays little.
+REPLY_LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """The conversation a person wrote in, where their turn's replies go."""
+
+    platform: str
+    workspace: str  # the workspace (or tenant) whose bot answers
+    channel: str
+
+
+def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], locale: str) -> int | None:
+    """Put a turn's replies in the outbox, claimed by this process; their id (None: nothing to say)."""
+    if not replies:
+        return None
+    now = utcnow()
+    row = OutboxMessage(
+        **{
+            **pending(f"reply:{uuid.uuid4().hex}", now),
+            "status": "sending",
+            "attempts": 1,
+            "lease_until": now + REPLY_LEASE,
+            "platform": to.platform,
+            "workspace": to.workspace,
+            "channel": to.channel,
+            "person_id": person_id,
+            "subscription_id": None,
+            "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
+        }
+    )
+    s.add(row)
+    s.flush()
+    return row.id
 
 
 def reach_order(identity: Identity) -> tuple[int, int]:

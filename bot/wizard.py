@@ -17,7 +17,7 @@ from bot.charts import progress_png
 from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
 from bot.library import description_reply
-from bot.messages import release
+from bot.messages import ReplyTo, owe_replies, release
 from bot.organisations import adopt_workspace_name, name_command
 from bot.people import workspace_organisation
 from bot.replies import Reply, Turn
@@ -35,6 +35,7 @@ class Outcome:
     replies: list[Reply]
     locale: str
     refused: bool = False  # a button that no longer applied: nothing was changed
+    message_id: int | None = None  # the outbox row of the replies, when they go through the outbox
 
 
 class Wizard:
@@ -43,8 +44,17 @@ class Wizard:
         self.default_locale = default_locale
         self.default_tz = default_tz
 
-    def handle(self, person_id: int, turn: Turn, event_id: str | None = None, platform: str = "") -> Outcome | None:
-        """Apply one turn; returns the replies, or None when `event_id` was handled before."""
+    def handle(
+        self,
+        person_id: int,
+        turn: Turn,
+        event_id: str | None = None,
+        platform: str = "",
+        reply_to: ReplyTo | None = None,
+    ) -> Outcome | None:
+        """Apply one turn; returns the replies, or None when `event_id` was handled before. With
+        `reply_to`, the replies are put in the outbox in the turn's own transaction: stored answer
+        and owed question commit together (the adapter then makes the first try at once)."""
 
         def one_turn(session) -> Outcome:
             if event_id:
@@ -55,7 +65,7 @@ class Wizard:
             run.dispatch(turn)
             run.remember_offer()
             run.published_changed()
-            return Outcome(run.replies, run.locale, run.refused)
+            return owed(session, Outcome(run.replies, run.locale, run.refused), person_id, reply_to)
 
         try:
             # Two first turns of one person may race to create the conversation.
@@ -66,13 +76,21 @@ class Wizard:
             raise
 
     def measure(
-        self, person_id: int, reminder_id: int, text: str, note: str | None = None, confirmed: float | None = None
+        self,
+        person_id: int,
+        reminder_id: int,
+        text: str,
+        note: str | None = None,
+        confirmed: float | None = None,
+        reply_to: ReplyTo | None = None,
     ) -> tuple[dict, Outcome]:
-        """A value entered in a form for a reminder: (problems by field, the turn's replies)."""
+        """A value entered in a form for a reminder: (problems by field, the turn's replies). The
+        replies go to `reply_to` only when the value was stored; problems are shown in the form."""
         with self.db.transaction() as session:
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             problems = run.measuring.submit(reminder_id, text, note, confirmed)
-            return problems, Outcome(run.replies, run.locale)
+            outcome = Outcome(run.replies, run.locale)
+            return problems, owed(session, outcome, person_id, None if problems else reply_to)
 
     def chart(self, person_id: int, intervention_id: int) -> bytes | None:
         """The progress chart of a description the person may see, as PNG."""
@@ -108,12 +126,16 @@ class Wizard:
                 )
             return Outcome([description_reply(session, iv, locale)], locale)
 
-    def comment(self, person_id: int, intervention_id: int, step: str, text: str) -> Outcome:
-        """A comment written in a form (a Slack modal): the confirmation, or an error reply."""
+    def comment(
+        self, person_id: int, intervention_id: int, step: str, text: str, reply_to: ReplyTo | None = None
+    ) -> Outcome:
+        """A comment written in a form (a Slack modal): the confirmation (owed to `reply_to`), or
+        an error reply (for the form to show)."""
         with self.db.transaction() as session:
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             run.library.comment(f"{intervention_id}:{step}", text)
-            return Outcome(run.replies, run.locale)
+            failed = any(r.kind == "error" for r in run.replies)
+            return owed(session, Outcome(run.replies, run.locale), person_id, None if failed else reply_to)
 
     def channel(self, person_id: int, where: Where, text: str) -> str:
         """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list. Two
@@ -153,3 +175,10 @@ class Wizard:
         with self.db.transaction() as session:
             person = session.get(Person, person_id)
             return (person.locale if person else None) or self.default_locale
+
+
+def owed(session, outcome: Outcome, person_id: int, reply_to: ReplyTo | None) -> Outcome:
+    """The outcome, with its replies put in the outbox when they are to go to `reply_to`."""
+    if reply_to is not None:
+        outcome.message_id = owe_replies(session, reply_to, person_id, outcome.replies, outcome.locale)
+    return outcome

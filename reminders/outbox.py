@@ -6,12 +6,17 @@ message, its channel's next one waits `pace` seconds (Slack allows about one mes
 per channel). A 429 waits for its Retry-After; a 5xx or a broken connection is retried with
 backoff. A message whose sender died mid-send (its lease ran out) is first looked up on the
 platform, so it is delivered once.
+
+A turn's replies take the same path, with one difference: the process that answered makes the
+first try at once (`first_try`), so a healthy reply is as quick as a direct post, and the senders
+take over only what that try could not deliver.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -21,6 +26,7 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlmodel import Session
 
+from bot.replies import Reply, reply_to_dict
 from models import OutboxMessage
 from models.db import Database
 from models.tables import utcnow
@@ -140,19 +146,13 @@ class OutboxSender:
     # --- claiming ------------------------------------------------------------------------------
 
     def claim(self, now: datetime) -> list[Envelope]:
-        earlier = OUTBOX.alias("earlier")
-        is_head = ~exists().where(
-            earlier.c.channel == OUTBOX.c.channel,
-            earlier.c.id < OUTBOX.c.id,
-            earlier.c.status.in_(("pending", "sending")),
-        )
         ready = or_(
             and_(OUTBOX.c.status == "pending", OUTBOX.c.not_before <= now),
             and_(OUTBOX.c.status == "sending", OUTBOX.c.lease_until < now),
         )
         query = (
             select(OUTBOX)
-            .where(ready, is_head, OUTBOX.c.platform.in_(list(self.transports)))
+            .where(ready, ~behind(), OUTBOX.c.platform.in_(list(self.transports)))
             .order_by(OUTBOX.c.not_before, OUTBOX.c.id)
             .limit(self.batch)
         )
@@ -172,24 +172,55 @@ class OutboxSender:
             parents = {r["thread_of"] for r in rows if r["thread_of"]}
             query = select(OUTBOX.c.id, OUTBOX.c.external_ref).where(OUTBOX.c.id.in_(parents))
             refs = dict(s.connection().execute(query).all()) if parents else {}
-        return [
-            Envelope(
-                id=r["id"],
-                platform=r["platform"],
-                workspace=r["workspace"],
-                channel=r["channel"],
-                person_id=r["person_id"],
-                body=r["body"],
-                created_at=r["created_at"],
-                unsure=r["status"] == "sending",
-                subscription_id=r["subscription_id"],
-                thread_of=r["thread_of"],
-                thread_ref=refs.get(r["thread_of"]),
-                parts_sent=r["parts_sent"],
-                first_ref=r["external_ref"],
-            )
-            for r in rows
-        ]
+        return [envelope(r, unsure=r["status"] == "sending", thread_ref=refs.get(r["thread_of"])) for r in rows]
+
+    # --- a turn's replies ------------------------------------------------------------------------
+
+    def first_try(self, message_id: int, replies: list[Reply] | None = None, wait: float = 5.0) -> Result | None:
+        """The first delivery of a turn's replies, by the process that wrote them (bot/messages.py
+        wrote the row as its claim, so no sender takes it meanwhile). `replies`: what is left to
+        post when some were shown otherwise (in a modal). Earlier messages of the channel go first:
+        it waits up to `wait` seconds for them, then leaves the reply to the senders. Returns the
+        outcome, or None when nothing was tried now."""
+        if replies is not None and not self.rewrite(message_id, replies):
+            return None
+        deadline = time.monotonic() + wait
+        query = select(OUTBOX, behind().label("behind")).where(OUTBOX.c.id == message_id, OUTBOX.c.status == "sending")
+        while True:
+            with self.db.transaction() as s:
+                row = s.connection().execute(query).mappings().first()
+                if row is None:
+                    return None
+                if row["behind"] and time.monotonic() >= deadline:
+                    s.connection().execute(
+                        update(OUTBOX).where(OUTBOX.c.id == message_id).values(status="pending", lease_until=None)
+                    )
+                    return None
+            if not row["behind"]:
+                break
+            time.sleep(0.05)
+        message = envelope(row, unsure=False)
+        result = self.attempt(message)
+        self.record([message], [result], utcnow())
+        if not isinstance(result, Sent):
+            log.warning("reply %s not delivered yet: %s", message_id, result.error)
+        return result
+
+    def rewrite(self, message_id: int, replies: list[Reply]) -> bool:
+        """Change what a claimed reply says before its first try; with nothing left, it is dropped.
+        False when nothing is left to send."""
+        mine = (OUTBOX.c.id == message_id, OUTBOX.c.status == "sending")
+        with self.db.transaction() as s:
+            conn = s.connection()
+            if not replies:
+                conn.execute(OUTBOX.delete().where(*mine))
+                return False
+            body = conn.execute(select(OUTBOX.c.body).where(*mine)).scalar()
+            if body is None:
+                return False
+            new = {**body, "replies": [reply_to_dict(r) for r in replies]}
+            conn.execute(update(OUTBOX).where(*mine).values(body=new))
+        return True
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -269,6 +300,49 @@ class OutboxSender:
                     conn.execute(
                         row.values(status="pending", not_before=now + wait, lease_until=None, error=result.error[:200])
                     )
+
+
+REPLIES_KEPT = timedelta(days=2)
+
+
+def forget_old_replies(db: Database, now: datetime) -> int:
+    """Delivered (or given up) replies older than two days leave the outbox: nothing looks them
+    up any more, and they hold what people typed. Reminders and digests stay: their rows are what
+    keeps each one from being sent twice."""
+    done = OUTBOX.c.status.in_(("sent", "failed"))
+    with db.transaction() as s:
+        result = s.connection().execute(
+            OUTBOX.delete().where(done, OUTBOX.c.dedupe_key.like("reply:%"), OUTBOX.c.created_at < now - REPLIES_KEPT)
+        )
+    return result.rowcount or 0
+
+
+def behind():
+    """Whether an earlier message of the same channel still waits: messages of one channel go in order."""
+    earlier = OUTBOX.alias("earlier")
+    return exists().where(
+        earlier.c.channel == OUTBOX.c.channel,
+        earlier.c.id < OUTBOX.c.id,
+        earlier.c.status.in_(("pending", "sending")),
+    )
+
+
+def envelope(row, unsure: bool, thread_ref: str | None = None) -> Envelope:
+    return Envelope(
+        id=row["id"],
+        platform=row["platform"],
+        workspace=row["workspace"],
+        channel=row["channel"],
+        person_id=row["person_id"],
+        body=row["body"],
+        created_at=row["created_at"],
+        unsure=unsure,
+        subscription_id=row["subscription_id"],
+        thread_of=row["thread_of"],
+        thread_ref=thread_ref,
+        parts_sent=row["parts_sent"],
+        first_ref=row["external_ref"],
+    )
 
 
 def backoff(attempts: int) -> float:

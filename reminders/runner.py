@@ -1,9 +1,10 @@
 """Running the reminder engine, the digest run and the outbox sender on a timer, in every replica.
 
-APScheduler runs three interval jobs in background threads: the engine (which reminders are
-due), the digests (which channels are due) and the sender (what is waiting). None keeps state
-of its own: every replica may run them, and the database makes sure each reminder, each digest
-and each message is handled once. The program's assembly hands over the platforms' transports.
+APScheduler runs interval jobs in background threads: the engine (which reminders are due), the
+digests (which channels are due), the sender (what is waiting) and, hourly, the removal of
+delivered replies. None keeps state of its own: every replica may run them, and the database
+makes sure each reminder, each digest and each message is handled once. The program's assembly
+hands over the platforms' transports.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.settings import Settings
 from models.db import Database
+from models.tables import utcnow
 from reminders.digests import Digests, channel_unreachable
 from reminders.engine import Engine
-from reminders.outbox import Envelope, OnUnreachable, OutboxSender, Transport
+from reminders.outbox import Envelope, OnUnreachable, OutboxSender, Transport, forget_old_replies
 
 log = logging.getLogger("wwidw.reminders")
 ENGINE_EVERY = 30  # seconds; a reminder is at most this late
 DIGESTS_EVERY = 60
 SENDER_EVERY = 1
+TIDY_EVERY = 3600
 
 
 def unreachable_handler(engine: Engine) -> OnUnreachable:
@@ -47,6 +50,7 @@ class Reminders:
         self.scheduler.add_job(self.run_engine, "interval", seconds=ENGINE_EVERY, max_instances=1, coalesce=True)
         self.scheduler.add_job(self.run_digests, "interval", seconds=DIGESTS_EVERY, max_instances=1, coalesce=True)
         self.scheduler.add_job(self.run_sender, "interval", seconds=SENDER_EVERY, max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.tidy, "interval", seconds=TIDY_EVERY, max_instances=1, coalesce=True)
 
     def run_engine(self) -> None:
         try:
@@ -69,6 +73,14 @@ class Reminders:
             self.sender.drain(passes=50)
         except Exception:
             log.exception("outbox pass failed; the next pass retries")
+
+    def tidy(self) -> None:
+        try:
+            gone = forget_old_replies(self.sender.db, utcnow())
+            if gone:
+                log.info("outbox: %d delivered replies older than two days removed", gone)
+        except Exception:
+            log.exception("tidying the outbox failed; the next hour retries")
 
     def start(self) -> None:
         self.run_engine()  # catch up at once after a start, not 30 seconds later

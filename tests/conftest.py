@@ -168,7 +168,8 @@ def slack(db, fake_slack, make_server):
             self.start()
 
         def start(self):
-            self.server = make_server(create_app(core=Core(settings())))
+            self.core = Core(settings())
+            self.server = make_server(create_app(core=self.core))
             self.sender = SlackSender(self.server.url)
 
         def restart(self):

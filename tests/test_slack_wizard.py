@@ -225,38 +225,6 @@ def test_user_text_is_escaped_and_long_texts_fit_block_kit(slack, db, fake_slack
     # the fake checks every message against Slack's limits (see the `slack` fixture)
 
 
-def test_rate_limits_and_server_errors_from_slack_are_retried(slack, db, fake_slack):
-    anna = slack.user("U1")
-    anna.say("nieuw")
-    fake_slack.fail("chat.postMessage", 429, headers={"Retry-After": "1"})
-    before = fake_slack.last_seq
-    message = anna.say("Titel na een 429")
-    assert "In welke wijk" in texts(message)
-    assert len(fake_slack.of("chat.postMessage:failed", after=before)) == 1
-    assert len(fake_slack.of("chat.postMessage", after=before, channel="DU1")) == 1
-    fake_slack.fail("chat.postMessage", 500)
-    message = anna.say("Wijk na een 500")
-    assert "In welke gemeente" in texts(message)
-    fake_slack.fail(
-        "chat.postMessage", 500, times=3
-    )  # Slack stays down (1 try + 2 retries): the answer is still stored
-    anna.sender.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DU1",
-            "user": "U1",
-            "text": "Gemeente tijdens storing",
-            "ts": "3.0",
-        }
-    )
-    fake_slack.wait_for("chat.postMessage:failed", after=before, count=5)
-    __import__("time").sleep(0.3)
-    assert current(db).municipality == "Gemeente tijdens storing"
-    message = anna.say("verder")
-    assert "partnerorganisaties" in texts(message)
-
-
 def test_messages_from_bots_and_channels_are_ignored(slack, db, fake_slack):
     slack.sender.event(
         {
@@ -425,8 +393,15 @@ def test_a_killed_process_loses_nothing(db, fake_slack):
     second, url = serve()
     try:
         anna = SlackUser(SlackSender(url), fake_slack, "U1")
-        message = anna.say("Utrecht")
+        before = fake_slack.last_seq
+        anna.sender.event(
+            {"type": "message", "channel_type": "im", "channel": anna.dm, "user": "U1", "text": "Utrecht", "ts": "9.0"}
+        )
+        # The killed process may have posted its last reply without writing that down: once its
+        # claim runs out (30 s) that reply is looked up, not posted again, and this one follows.
+        message = fake_slack.wait_for("chat.postMessage", after=before, timeout=60, channel=anna.dm)[-1].args
         assert "partnerorganisaties" in texts(message)
+        assert len(fake_slack.of("chat.postMessage", channel=anna.dm)) == 4  # nothing arrived twice
     finally:
         second.terminate()
         second.wait()

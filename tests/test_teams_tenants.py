@@ -129,7 +129,7 @@ def test_messages_for_a_removed_bot_wait_and_go_out_once_it_is_added_again(db, n
         sender.drain(NOW + timedelta(hours=hour))
     assert network.connector.activities_sent(after=before) == []
     with db.transaction() as s:
-        waiting = s.exec(select(OutboxMessage)).one()
+        waiting = s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == "notice:1")).one()
         assert (waiting.status, waiting.attempts) == ("pending", 0)
     registrations.add(db, network.vault, APP_B, TENANT_B, SECRET_B)
     network.core.teams._read_at = float("-inf")

@@ -31,7 +31,7 @@ from handlers.web.legal import legal_routes
 from handlers.web.routes import web_routes
 from models.db import Database
 from models.secrets import Vault
-from reminders.outbox import Transport
+from reminders.outbox import OutboxSender, Transport
 from reminders.runner import Reminders
 
 log = logging.getLogger("wwidw")
@@ -52,6 +52,8 @@ class Core:
         self.slack = workspaces(settings, self.db, self.vault) if settings.slack_enabled else None
         self.wizard = Wizard(self.db, settings.wwidw_locale, settings.wwidw_timezone)
         self.forms = Forms(self.db, settings.wwidw_locale, settings.wwidw_timezone)
+        # The adapters' first try of a turn's replies; the reminders' senders deliver the rest.
+        self.outbox = OutboxSender(self.db, transports(self), workers=1)
 
 
 def create_app(settings: Settings | None = None, core: Core | None = None, with_reminders: bool = False) -> Starlette:

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot import definition
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
+from bot.messages import ReplyTo
 from bot.people import ensure_person, find_person, placeholders, update_profile
 from bot.replies import Reply, Turn
 from bot.subscriptions import Where
@@ -213,12 +214,23 @@ def build_bolt_app(core) -> App:
     # --- sending -----------------------------------------------------------------------
 
     def post(client: WebClient, channel: str, replies: list[Reply], locale: str) -> None:
+        """A message outside the outbox: only the apology for a turn that failed, which has no
+        transaction to be written in (the database may be what failed)."""
         for text, message_blocks in blocks.messages(replies, locale):
             try:
                 client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
             except Exception as e:
-                # The answer is already stored; the person can ask for the question again.
                 log.warning("chat.postMessage to %s failed: %s", channel, describe(e))
+
+    def deliver(outcome: Outcome, replies: list[Reply] | None = None) -> None:
+        """The first try of what a turn owes, at once; what it cannot deliver the outbox sender
+        delivers later, once and in order. `replies`: what is left after modals showed the rest."""
+        if outcome.message_id is not None:
+            core.outbox.first_try(outcome.message_id, None if replies is outcome.replies else replies)
+
+    def answer_in(context, channel: str) -> ReplyTo:
+        """Replies go to `channel`, as the bot of the workspace the request came through."""
+        return ReplyTo("slack", context.team_id or "", channel)
 
     def open_form(client: WebClient, trigger: str, person_id: int, iv_id: int, step: int) -> bool:
         try:
@@ -239,21 +251,21 @@ def build_bolt_app(core) -> App:
         client: WebClient,
         team_id: str,
         user_id: str,
-        channel: str,
+        to: ReplyTo,
         what: Turn,
         event_id: str | None = None,
         trigger_id: str | None = None,
     ) -> Outcome | None:
         person_id = person_for(client, team_id, user_id)
         try:
-            outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack")
+            outcome = wizard.handle(person_id, what, event_id=event_id, platform="slack", reply_to=to)
             if "<@" in (what.text or ""):
                 name_mentioned(client, team_id)
         except Exception:
             # Nothing of this turn was stored (its transaction rolled back); earlier answers are safe.
             log.exception("turn failed")
             locale = settings.wwidw_locale
-            post(client, channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
+            post(client, to.channel, [Reply(text=t(locale, "slack.error"), kind="error")], locale)
             return None
         if outcome is None:
             log.info("event %s was handled before; skipped", event_id)
@@ -268,10 +280,10 @@ def build_bolt_app(core) -> App:
             shown = next((r for r in replies if r.kind == kind), None)
             if shown is not None and trigger_id and open_view(client, trigger_id, modal(shown, outcome.locale)):
                 replies = [r for r in replies if r.kind != kind]
-        post(client, channel, replies, outcome.locale)
+        deliver(outcome, replies)
         for reply in replies:
             if reply.input == "chart" and reply.intervention_id:
-                upload_chart(client, channel, person_id, reply)
+                upload_chart(client, to.channel, person_id, reply)
         return outcome
 
     def upload_chart(client: WebClient, channel: str, person_id: int, reply: Reply) -> None:
@@ -290,14 +302,15 @@ def build_bolt_app(core) -> App:
     # --- listeners ---------------------------------------------------------------------
 
     @app.event("message")
-    def on_message(body, event, client):
+    def on_message(body, event, client, context):
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         if not isinstance(event.get("user"), str) or not isinstance(event.get("channel"), str):
             return
         team_id = body.get("team_id") or event.get("team") or ""
         text = typed(event["text"]) if isinstance(event.get("text"), str) else ""
-        turn(client, team_id, event["user"], event["channel"], Turn(text=text), event_id=body.get("event_id"))
+        to = answer_in(context, event["channel"])
+        turn(client, team_id, event["user"], to, Turn(text=text), event_id=body.get("event_id"))
 
     @app.event("app_home_opened")
     def on_home(body, event, client):
@@ -314,7 +327,7 @@ def build_bolt_app(core) -> App:
             log.warning("views.publish failed: %s", describe(e))
 
     @app.action(re.compile(r"^wwidw:"))
-    def on_action(ack, body, action, client):
+    def on_action(ack, body, action, client, context):
         ack()
         if action["type"] == "multi_static_select":
             return  # a multi-select changing: wait for its OK button
@@ -331,7 +344,9 @@ def build_bolt_app(core) -> App:
         channel = (body.get("channel") or {}).get("id") or user_id
         if value.startswith("read:"):
             channel = user_id  # reading from a digest in a channel: any answer is for the reader alone
-        outcome = turn(client, team_id, user_id, channel, Turn(action=value), trigger_id=body.get("trigger_id"))
+        outcome = turn(
+            client, team_id, user_id, answer_in(context, channel), Turn(action=value), trigger_id=body.get("trigger_id")
+        )
         message = body.get("message")
         # A cancelled modal, a menu, a digest: still useful to click again (or for others).
         keeps_buttons = value.startswith(("rem:value:", "indicator:", "read:"))
@@ -364,7 +379,7 @@ def build_bolt_app(core) -> App:
         return action.get("value"), (action.get("text") or {}).get("text", "")
 
     @app.command("/wwidw")
-    def on_command(ack, command, client):
+    def on_command(ack, command, client, context):
         words = typed(command.get("text") or "").strip().split(maxsplit=1)
         sub = words[0].casefold() if words else "help"
         rest = words[1] if len(words) > 1 else ""
@@ -375,7 +390,7 @@ def build_bolt_app(core) -> App:
                 client,
                 team_id,
                 user_id,
-                user_id,
+                answer_in(context, user_id),
                 Turn(action=f"cmd:form:{rest}" if rest else "cmd:form"),
                 trigger_id=command.get("trigger_id"),
             )
@@ -399,7 +414,8 @@ def build_bolt_app(core) -> App:
             person = find_person(s, "slack", team_id, user_id)
             locale = (person.locale if person else None) or settings.wwidw_locale
         ack() if in_dm else ack(text=t(locale, "slack.dm_notice"))
-        turn(client, team_id, user_id, user_id, Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip(), command=True))
+        what = Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip(), command=True)
+        turn(client, team_id, user_id, answer_in(context, user_id), what)
 
     def submission(body: dict, view: dict) -> tuple[str, str, dict]:
         """Who submitted a modal, and what it carried in its private metadata ({} if unreadable)."""
@@ -410,7 +426,7 @@ def build_bolt_app(core) -> App:
         return clicker_team(body), body["user"]["id"], meta if isinstance(meta, dict) else {}
 
     @app.view(blocks.FORM_CALLBACK)
-    def on_form(ack, body, view, client):
+    def on_form(ack, body, view, client, context):
         team_id, user_id, meta = submission(body, view)
         try:
             iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
@@ -430,11 +446,11 @@ def build_bolt_app(core) -> App:
             ack(response_action="update", view=blocks.modal(form))
         else:
             ack(response_action="clear")
-            turn(client, team_id, user_id, user_id, Turn(action="cmd:summary"))
+            turn(client, team_id, user_id, answer_in(context, user_id), Turn(action="cmd:summary"))
         name_mentioned(client, team_id)  # after the answer: Slack waits only three seconds for it
 
     @app.view(blocks.MEASURE_CALLBACK)
-    def on_measure(ack, body, view, client):
+    def on_measure(ack, body, view, client, context):
         team_id, user_id, meta = submission(body, view)
         try:
             reminder_id = int(meta["r"])
@@ -443,9 +459,9 @@ def build_bolt_app(core) -> App:
             return ack()
         values = blocks.submitted_values(view)
         person_id = person_for(client, team_id, user_id)
-        problems, outcome = wizard.measure(
-            person_id, reminder_id, str(values.get("value") or ""), values.get("note"), confirmed
-        )
+        typed_value, note = str(values.get("value") or ""), values.get("note")
+        to = answer_in(context, user_id)
+        problems, outcome = wizard.measure(person_id, reminder_id, typed_value, note, confirmed, to)
         if "confirm" in problems:
             prompt = Reply(
                 text=blocks.first_text(view), title=(view.get("title") or {}).get("text"), reminder_id=reminder_id
@@ -457,22 +473,24 @@ def build_bolt_app(core) -> App:
         if problems:
             return ack(response_action="errors", errors={"value": blocks.cut(problems["value"], 150)})
         ack(response_action="clear")
-        post(client, user_id, outcome.replies, outcome.locale)
+        deliver(outcome)
 
     @app.view(blocks.COMMENT_CALLBACK)
-    def on_comment(ack, body, view, client):
+    def on_comment(ack, body, view, client, context):
         team_id, user_id, meta = submission(body, view)
         values = blocks.submitted_values(view)
         text = str(values.get("comment") or "").strip()
         if not text or not isinstance(meta.get("iv"), int):
             return ack()  # read and closed without a comment
         person_id = person_for(client, team_id, user_id)
-        outcome = wizard.comment(person_id, meta["iv"], str(values.get("step") or ""), text)
+        outcome = wizard.comment(
+            person_id, meta["iv"], str(values.get("step") or ""), text, answer_in(context, user_id)
+        )
         error = next((r for r in outcome.replies if r.kind == "error"), None)
         if error is not None:
             return ack(response_action="errors", errors={error.input or "comment": blocks.cut(error.text, 150)})
         ack(response_action="clear")
-        post(client, user_id, outcome.replies, outcome.locale)
+        deliver(outcome)
 
     @app.error
     def on_error(error, body):

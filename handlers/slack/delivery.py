@@ -9,6 +9,7 @@ organisation's private descriptions, and a channel can be shared at any moment.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC
 
 import httpx
@@ -26,6 +27,8 @@ UNREACHABLE = {
     "channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot", "is_archived", "not_in_channel",
 }  # fmt: skip
 RETRYABLE = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Slack says these may come after the message was posted: look before sending it again.
+MAYBE_POSTED = {"internal_error", "fatal_error"}
 # Our own token is refused (revoked, the app uninstalled, the workspace deactivated): no recipient
 # is to blame, and the messages wait for a new install (or a new SLACK_BOT_TOKEN) rather than fail.
 TOKEN_FAULTS = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
@@ -129,15 +132,30 @@ class SlackTransport:
             return Failed(CHANNEL_SHARED, unreachable=True)
         return None
 
+    def look(self, message: Envelope, token: str, method: str, args: dict) -> dict | Retry:
+        """Slack's answer to a look-up before a message is sent again, or a Retry (still unsure)
+        while Slack is down or limits us; a refused token is read again next time."""
+        try:
+            write = method == "conversations.open"
+            response = self.call(token, method, args) if write else self.read(token, method, args)
+        except httpx.HTTPError as e:
+            return Retry(None, f"{method}: {e.__class__.__name__}", unsure=True)
+        outcome = answer(response)
+        if isinstance(outcome, Retry) and outcome.held:
+            return self.refused(message, outcome.error)
+        if isinstance(outcome, Retry):
+            return replace(outcome, error=f"{method}: {outcome.error}", unsure=True)
+        return response.json()
+
     def find(self, message: Envelope) -> str | Retry | None:
         token = self.token(message)
         if isinstance(token, Retry):
             return token  # nothing to look with: the message waits, still to be looked for
         channel = message.channel
         if channel[:1] in ("U", "W"):
-            opened = self.call(token, "conversations.open", {"users": channel}).json()
-            if opened.get("error") in TOKEN_FAULTS:
-                return self.refused(message, opened["error"])
+            opened = self.look(message, token, "conversations.open", {"users": channel})
+            if isinstance(opened, Retry):
+                return opened
             if not opened.get("ok"):
                 raise LookupError(opened.get("error") or "conversations.open failed")
             channel = opened["channel"]["id"]
@@ -145,11 +163,11 @@ class SlackTransport:
         query = {"channel": channel, "oldest": f"{created.timestamp() - 60:.6f}", "limit": 200}
         query["include_all_metadata"] = True
         if message.thread_ref:  # thread replies are not in the channel's history, only in the thread
-            history = self.read(token, "conversations.replies", {**query, "ts": message.thread_ref}).json()
+            history = self.look(message, token, "conversations.replies", {**query, "ts": message.thread_ref})
         else:
-            history = self.read(token, "conversations.history", query).json()
-        if history.get("error") in TOKEN_FAULTS:
-            return self.refused(message, history["error"])
+            history = self.look(message, token, "conversations.history", query)
+        if isinstance(history, Retry):
+            return history
         if not history.get("ok"):
             if history.get("error") in UNREACHABLE:
                 # A public channel the bot never joined has no history to read: send, and let the
@@ -194,7 +212,8 @@ def answer(response: httpx.Response) -> Result | None:
             after = 1.0
         return Retry(max(after, 0.5), "ratelimited")
     if response.status_code >= 500:
-        return Retry(None, f"http {response.status_code}")
+        # A 5xx can come after Slack posted the message (a timeout behind its front door).
+        return Retry(None, f"http {response.status_code}", unsure=True)
     try:
         data = response.json()
     except ValueError:
@@ -203,8 +222,8 @@ def answer(response: httpx.Response) -> Result | None:
         return None
     error = str(data.get("error") or "unknown_error")
     if error in RETRYABLE:
-        return Retry(None, error)
+        return Retry(None, error, unsure=error in MAYBE_POSTED)
     if error in TOKEN_FAULTS:  # `deliver` reads the token again next time
         return Retry(TOKEN_WAIT, error, held=True)
-    # invalid_auth, msg_too_long, …: sending this message again will not help.
+    # msg_too_long, invalid_blocks, …: sending this message again will not help.
     return Failed(error, unreachable=error in UNREACHABLE)

@@ -19,11 +19,13 @@ from microsoft_agents.activity import Activity, ChannelAccount
 
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
+from bot.messages import ReplyTo
 from bot.monitor import reminder_actions
 from bot.people import ensure_person, update_profile, web_key
 from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.values import MAX_INTEGER
+from bot.wizard import Outcome
 from handlers.teams import cards
 from handlers.teams.connector import ConnectorError
 from handlers.teams.conversations import Place, channel_data, part, remember
@@ -121,9 +123,10 @@ class TeamsBot:
         person_id = self.person(place, sender) if place.kind == "personal" else None
         # Teams sends both an installationUpdate and a conversationUpdate: greet once.
         if remember(self.db, place, person_id) and person_id is not None:
-            outcome = self.wizard.handle(person_id, Turn(text=""), event_id=self.event_id(activity), platform="teams")
+            event_id = self.event_id(activity)
+            outcome = self.wizard.handle(person_id, Turn(text=""), event_id, "teams", self.reply_to(place))
             if outcome is not None:
-                self.send(place, outcome.replies, outcome.locale)
+                self.deliver(outcome)
         return None
 
     # --- a personal chat: the wizard --------------------------------------------------------------
@@ -136,7 +139,7 @@ class TeamsBot:
 
     def turn(self, activity: Activity, place: Place, person_id: int, what: Turn) -> None:
         try:
-            outcome = self.wizard.handle(person_id, what, event_id=self.event_id(activity), platform="teams")
+            outcome = self.wizard.handle(person_id, what, self.event_id(activity), "teams", self.reply_to(place))
         except Exception:
             # Nothing of this turn was stored (its transaction rolled back); earlier answers are safe.
             log.exception("turn failed")
@@ -151,7 +154,7 @@ class TeamsBot:
                 self.send_form(place, person_id, reply.intervention_id, reply.step)
             else:
                 replies.append(reply)
-        self.send(place, replies, outcome.locale)
+        self.deliver(outcome, replies if len(replies) < len(outcome.replies) else None)
 
     def submitted(self, activity: Activity, place: Place, person_id: int, value: dict) -> None:
         """A card's button: a wizard action, a step form, a reminder's value or a comment."""
@@ -207,15 +210,14 @@ class TeamsBot:
         reminder_id = record_id(value["wwidw_measure"])
         confirmed = value.get("confirmed") if isinstance(value.get("confirmed"), (int, float)) else None
         typed, note = str(value.get("value") or "")[:200], value.get("note")
-        problems, outcome = self.wizard.measure(
-            person_id, reminder_id, typed, note if isinstance(note, str) else None, confirmed
-        )
+        note = note if isinstance(note, str) else None
+        problems, outcome = self.wizard.measure(person_id, reminder_id, typed, note, confirmed, self.reply_to(place))
         if problems:
             prompt = self.prompt_of(value, reminder_id, outcome.locale)
             error = problems.get("confirm") or problems.get("value")
             confirm_value = problems.get("confirm_value") if "confirm" in problems else None
             return self.replace(activity, place, cards.measure_card(prompt, outcome.locale, error, confirm_value))
-        self.send(place, outcome.replies, outcome.locale)
+        self.deliver(outcome)
 
     @staticmethod
     def prompt_of(value: dict, reminder_id: int, locale: str) -> Reply:
@@ -233,10 +235,11 @@ class TeamsBot:
         text = str(value.get("comment") or "").strip()
         if not text:
             return
-        outcome = self.wizard.comment(
-            person_id, record_id(value["wwidw_comment"]), str(value.get("step") or "")[:5], text
-        )
-        self.send(place, outcome.replies, outcome.locale)
+        step, to = str(value.get("step") or "")[:5], self.reply_to(place)
+        outcome = self.wizard.comment(person_id, record_id(value["wwidw_comment"]), step, text, to)
+        if outcome.message_id is None:
+            return self.send(place, outcome.replies, outcome.locale)  # why the comment was not stored
+        self.deliver(outcome)
 
     # --- dialogs: reading a description from a digest ------------------------------------------------
 
@@ -293,7 +296,20 @@ class TeamsBot:
 
     # --- sending ---------------------------------------------------------------------------------------
 
+    @staticmethod
+    def reply_to(place: Place) -> ReplyTo:
+        """A personal chat's replies go through the outbox (handlers/teams/delivery.py finds the chat)."""
+        return ReplyTo("teams", place.tenant_id, place.conversation_id)
+
+    def deliver(self, outcome: Outcome, replies: list[Reply] | None = None) -> None:
+        """The first try of what a turn owes, at once; the outbox sender delivers what it could not.
+        `replies`: what is left when form cards went out on their own."""
+        if outcome.message_id is not None:
+            self.core.outbox.first_try(outcome.message_id, replies)
+
     def send(self, place: Place, replies: list[Reply], locale: str, reply_to: str | None = None) -> None:
+        """Straight to the conversation: a channel command's answer under it, and the apology for
+        a turn that failed (there is no transaction to write it in)."""
         self.post_cards(place, cards.messages(replies, locale), reply_to)
 
     def post_cards(self, place: Place, contents: list[dict], reply_to: str | None = None) -> None:

@@ -112,10 +112,20 @@ class FakeSlack:
 
     # --- behaviour ---------------------------------------------------------------------
 
-    def fail(self, method: str, status: int, times: int = 1, headers: dict | None = None, body: dict | None = None):
-        """Answer the next `times` calls of `method` with an HTTP error (e.g. 429 with Retry-After)."""
+    def fail(
+        self,
+        method: str,
+        status: int,
+        times: int = 1,
+        headers: dict | None = None,
+        body: dict | None = None,
+        done: bool = False,
+    ):
+        """Answer the next `times` calls of `method` with an HTTP error (e.g. 429 with Retry-After).
+        With `done`, Slack does what was asked first and fails only in answering (a 500 after the
+        message was posted)."""
         body = body or {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
-        self.failures.setdefault(method, []).extend([(status, headers or {}, body)] * times)
+        self.failures.setdefault(method, []).extend([(status, headers or {}, body, done)] * times)
 
     # --- workspaces and OAuth --------------------------------------------------------
 
@@ -241,11 +251,11 @@ class FakeSlack:
 
     def answer(self, method: str, args: dict, authorization: str) -> tuple[int, dict, dict]:
         with self._cond:
-            if self.failures.get(method):
-                status, headers, body = self.failures[method].pop(0)
+            failure = self.failures[method].pop(0) if self.failures.get(method) else None
+            if failure is not None and not failure[3]:
                 self.calls.append(Call(next(self._seq), method + ":failed", args))
                 self._cond.notify_all()
-                return status, headers, body
+                return failure[:3]
             if method in ("oauth.v2.access", "openid.connect.token"):
                 if method == "oauth.v2.access":
                     result = self.oauth_access(args, authorization)
@@ -279,6 +289,8 @@ class FakeSlack:
             self._cond.notify_all()
         if self.listener:
             self.listener(call)
+        if failure is not None:
+            return failure[:3]  # done, but the answer says it failed
         return 200, {}, result
 
     def result(self, method: str, args: dict, team: str) -> dict:

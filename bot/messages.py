@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import bindparam, delete, or_, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, select
 
 from bot.replies import Reply, reply_to_dict
@@ -25,6 +26,15 @@ PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with sever
 # only if it dies does a sender take them over, after this long (and look before sending again).
 # Longer than a first try takes (Slack's timeouts), short enough that a crash delays little.
 REPLY_LEASE = timedelta(seconds=30)
+OUTBOX = OutboxMessage.__table__
+# Built once: statement building costs more than running these.
+INSERT = OUTBOX.insert()
+EARLIER = (
+    sql_select(OUTBOX.c.id)
+    .where(OUTBOX.c.channel == bindparam("channel"), OUTBOX.c.status.in_(("pending", "sending")))
+    .where(OUTBOX.c.id < bindparam("id"))
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -36,28 +46,37 @@ class ReplyTo:
     channel: str
 
 
-def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], locale: str) -> int | None:
-    """Put a turn's replies in the outbox, claimed by this process; their id (None: nothing to say)."""
+@dataclass(frozen=True)
+class Owed:
+    """A turn's replies as written to the outbox, for the answering process to try first."""
+
+    row: dict  # the outbox row's values, its id included
+    clear: bool  # no earlier message of its channel was waiting when it was written
+
+
+def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], locale: str) -> Owed | None:
+    """Put a turn's replies in the outbox, claimed by this process (None: nothing to say). A Core
+    insert, not the ORM's unit of work: this runs in every turn."""
     if not replies:
         return None
     now = utcnow()
-    row = OutboxMessage(
-        **{
-            **pending(f"reply:{uuid.uuid4().hex}", now),
-            "status": "sending",
-            "attempts": 1,
-            "lease_until": now + REPLY_LEASE,
-            "platform": to.platform,
-            "workspace": to.workspace,
-            "channel": to.channel,
-            "person_id": person_id,
-            "subscription_id": None,
-            "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
-        }
-    )
-    s.add(row)
-    s.flush()
-    return row.id
+    row = {
+        **pending(f"reply:{uuid.uuid4().hex}", now),
+        "status": "sending",
+        "attempts": 1,
+        "lease_until": now + REPLY_LEASE,
+        "platform": to.platform,
+        "workspace": to.workspace,
+        "channel": to.channel,
+        "person_id": person_id,
+        "subscription_id": None,
+        "parts_sent": 0,
+        "external_ref": None,
+        "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
+    }
+    conn = s.connection()
+    row["id"] = conn.execute(INSERT, row).inserted_primary_key[0]
+    return Owed(row, clear=conn.execute(EARLIER, {"channel": to.channel, "id": row["id"]}).first() is None)
 
 
 def reach_order(identity: Identity) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from bot.charts import progress_png
 from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
 from bot.library import description_reply
-from bot.messages import ReplyTo, owe_replies, release
+from bot.messages import Owed, ReplyTo, owe_replies, release
 from bot.organisations import adopt_workspace_name, name_command
 from bot.people import workspace_organisation
 from bot.replies import Reply, Turn
@@ -35,7 +35,7 @@ class Outcome:
     replies: list[Reply]
     locale: str
     refused: bool = False  # a button that no longer applied: nothing was changed
-    message_id: int | None = None  # the outbox row of the replies, when they go through the outbox
+    owed: Owed | None = None  # the replies' outbox row, when they go through the outbox
 
 
 class Wizard:
@@ -180,5 +180,5 @@ class Wizard:
 def owed(session, outcome: Outcome, person_id: int, reply_to: ReplyTo | None) -> Outcome:
     """The outcome, with its replies put in the outbox when they are to go to `reply_to`."""
     if reply_to is not None:
-        outcome.message_id = owe_replies(session, reply_to, person_id, outcome.replies, outcome.locale)
+        outcome.owed = owe_replies(session, reply_to, person_id, outcome.replies, outcome.locale)
     return outcome

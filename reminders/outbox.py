@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlmodel import Session
 
+from bot.messages import Owed
 from bot.replies import Reply, reply_to_dict
 from models import OutboxMessage
 from models.db import Database
@@ -34,6 +36,17 @@ from models.tables import utcnow
 log = logging.getLogger("wwidw.outbox")
 OUTBOX = OutboxMessage.__table__
 MAX_ATTEMPTS = 12
+SENDING = OUTBOX.c.status == "sending"  # still this sender's: not taken over since
+SENT = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("mid"), SENDING)
+    .values(status="sent", sent_at=bindparam("now"), external_ref=bindparam("ref"), error=None)
+)
+PACE = (  # after a delivery, the channel's next message waits its turn
+    update(OUTBOX)
+    .where(OUTBOX.c.channel == bindparam("ch"), OUTBOX.c.status == "pending", OUTBOX.c.not_before < bindparam("until"))
+    .values(not_before=bindparam("until"))
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,7 @@ class OutboxSender:
         self.lease = timedelta(seconds=lease)
         self.pace = timedelta(seconds=pace)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
+        self.recorded = threading.Condition()  # notified after each pass's outcomes are written
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -132,6 +146,7 @@ class OutboxSender:
         if claimed:
             results = list(self.pool.map(self.attempt, claimed))
             self.record(claimed, results, now or utcnow())
+            self.wake()
         return len(claimed)
 
     def drain(self, now: datetime | None = None, passes: int = 10_000) -> int:
@@ -176,51 +191,71 @@ class OutboxSender:
 
     # --- a turn's replies ------------------------------------------------------------------------
 
-    def first_try(self, message_id: int, replies: list[Reply] | None = None, wait: float = 5.0) -> Result | None:
+    def first_try(self, owed: Owed, replies: list[Reply] | None = None, wait: float = 3.0) -> Result | None:
         """The first delivery of a turn's replies, by the process that wrote them (bot/messages.py
         wrote the row as its claim, so no sender takes it meanwhile). `replies`: what is left to
         post when some were shown otherwise (in a modal). Earlier messages of the channel go first:
         it waits up to `wait` seconds for them, then leaves the reply to the senders. Returns the
         outcome, or None when nothing was tried now."""
-        if replies is not None and not self.rewrite(message_id, replies):
+        row = owed.row
+        if replies is not None:
+            row = self.rewrite(row, replies)
+            if row is None:
+                return None
+        if not owed.clear and not self.wait_turn(row["id"], time.monotonic() + wait):
             return None
-        deadline = time.monotonic() + wait
-        query = select(OUTBOX, behind().label("behind")).where(OUTBOX.c.id == message_id, OUTBOX.c.status == "sending")
-        while True:
-            with self.db.transaction() as s:
-                row = s.connection().execute(query).mappings().first()
-                if row is None:
-                    return None
-                if row["behind"] and time.monotonic() >= deadline:
-                    s.connection().execute(
-                        update(OUTBOX).where(OUTBOX.c.id == message_id).values(status="pending", lease_until=None)
-                    )
-                    return None
-            if not row["behind"]:
-                break
-            time.sleep(0.05)
         message = envelope(row, unsure=False)
         result = self.attempt(message)
-        self.record([message], [result], utcnow())
+        if isinstance(result, Sent):
+            self.settle(message, result, utcnow())
+        else:
+            self.record([message], [result], utcnow())
+        self.wake()
         if not isinstance(result, Sent):
-            log.warning("reply %s not delivered yet: %s", message_id, result.error)
+            log.warning("reply %s not delivered yet: %s", message.id, result.error)
         return result
 
-    def rewrite(self, message_id: int, replies: list[Reply]) -> bool:
-        """Change what a claimed reply says before its first try; with nothing left, it is dropped.
-        False when nothing is left to send."""
-        mine = (OUTBOX.c.id == message_id, OUTBOX.c.status == "sending")
-        with self.db.transaction() as s:
-            conn = s.connection()
+    def wait_turn(self, message_id: int, deadline: float) -> bool:
+        """Wait until no earlier message of the reply's channel waits; False (and the reply left to
+        the senders) when that takes past `deadline`. A reply of this process that went out a
+        moment ago is recorded within milliseconds: each recording wakes the waiters."""
+        query = select(behind()).select_from(OUTBOX).where(OUTBOX.c.id == message_id)
+        while True:
+            with self.db.connection() as conn:
+                if not conn.execute(query).scalar():
+                    return True
+                if time.monotonic() >= deadline:
+                    conn.execute(
+                        update(OUTBOX)
+                        .where(OUTBOX.c.id == message_id, OUTBOX.c.status == "sending")
+                        .values(status="pending", lease_until=None)
+                    )
+                    return False
+            with self.recorded:
+                self.recorded.wait(0.05)
+
+    def settle(self, message: Envelope, sent: Sent, now: datetime) -> None:
+        """`record` for the usual end of a first try: delivered. One prepared statement on a plain
+        connection, as this follows every answer. (A reply does not push back what waits in its
+        channel: it answered the person, and Slack allows short bursts.)"""
+        with self.db.connection() as conn:
+            conn.execute(SENT, {"mid": message.id, "ref": sent.ref, "now": now})
+
+    def wake(self) -> None:
+        with self.recorded:
+            self.recorded.notify_all()
+
+    def rewrite(self, row: dict, replies: list[Reply]) -> dict | None:
+        """Change what a claimed reply says before its first try; with nothing left, it is dropped
+        (None)."""
+        mine = (OUTBOX.c.id == row["id"], OUTBOX.c.status == "sending")
+        with self.db.connection() as conn:
             if not replies:
                 conn.execute(OUTBOX.delete().where(*mine))
-                return False
-            body = conn.execute(select(OUTBOX.c.body).where(*mine)).scalar()
-            if body is None:
-                return False
-            new = {**body, "replies": [reply_to_dict(r) for r in replies]}
-            conn.execute(update(OUTBOX).where(*mine).values(body=new))
-        return True
+                return None
+            body = {**row["body"], "replies": [reply_to_dict(r) for r in replies]}
+            conn.execute(update(OUTBOX).where(*mine).values(body=body))
+        return {**row, "body": body}
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -250,23 +285,10 @@ class OutboxSender:
         with self.db.transaction() as s:
             conn = s.connection()
             if sent:
-                conn.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id == bindparam("mid"), mine)
-                    .values(status="sent", sent_at=now, external_ref=bindparam("ref"), error=None),
-                    [{"mid": m.id, "ref": r.ref} for m, r in sent],
-                )
+                conn.execute(SENT, [{"mid": m.id, "ref": r.ref, "now": now} for m, r in sent])
                 # The channel's next message waits its turn.
-                conn.execute(
-                    update(OUTBOX)
-                    .where(
-                        OUTBOX.c.channel == bindparam("ch"),
-                        OUTBOX.c.status == "pending",
-                        OUTBOX.c.not_before < now + self.pace,
-                    )
-                    .values(not_before=now + self.pace),
-                    [{"ch": channel} for channel in {m.channel for m, _ in sent}],
-                )
+                until = now + self.pace
+                conn.execute(PACE, [{"ch": channel, "until": until} for channel in {m.channel for m, _ in sent}])
             if not others:
                 return
             attempts = dict(

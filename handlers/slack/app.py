@@ -225,8 +225,8 @@ def build_bolt_app(core) -> App:
     def deliver(outcome: Outcome, replies: list[Reply] | None = None) -> None:
         """The first try of what a turn owes, at once; what it cannot deliver the outbox sender
         delivers later, once and in order. `replies`: what is left after modals showed the rest."""
-        if outcome.message_id is not None:
-            core.outbox.first_try(outcome.message_id, None if replies is outcome.replies else replies)
+        if outcome.owed is not None:
+            core.outbox.first_try(outcome.owed, None if replies is outcome.replies else replies)
 
     def answer_in(context, channel: str) -> ReplyTo:
         """Replies go to `channel`, as the bot of the workspace the request came through."""

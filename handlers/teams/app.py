@@ -237,7 +237,7 @@ class TeamsBot:
             return
         step, to = str(value.get("step") or "")[:5], self.reply_to(place)
         outcome = self.wizard.comment(person_id, record_id(value["wwidw_comment"]), step, text, to)
-        if outcome.message_id is None:
+        if outcome.owed is None:
             return self.send(place, outcome.replies, outcome.locale)  # why the comment was not stored
         self.deliver(outcome)
 
@@ -304,8 +304,8 @@ class TeamsBot:
     def deliver(self, outcome: Outcome, replies: list[Reply] | None = None) -> None:
         """The first try of what a turn owes, at once; the outbox sender delivers what it could not.
         `replies`: what is left when form cards went out on their own."""
-        if outcome.message_id is not None:
-            self.core.outbox.first_try(outcome.message_id, replies)
+        if outcome.owed is not None:
+            self.core.outbox.first_try(outcome.owed, replies)
 
     def send(self, place: Place, replies: list[Reply], locale: str, reply_to: str | None = None) -> None:
         """Straight to the conversation: a channel command's answer under it, and the apology for

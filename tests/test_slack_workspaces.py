@@ -20,7 +20,7 @@ from bot.messages import enqueue
 from bot.organisations import web_may_use
 from bot.people import ensure_person, find_person
 from bot.replies import Reply
-from models import Organisation, OutboxMessage, Person
+from models import Identity, Organisation, OutboxMessage, Person
 from models.secrets import SecretKeyError, Vault, check
 from reminders.digests import Digests
 from reminders.outbox import OutboxSender
@@ -361,3 +361,19 @@ def test_a_workspace_of_an_enterprise_grid_org_is_found_by_its_team(db, slack_ne
                bot_user_id="U5", bot_scopes="chat:write", installed_at=time.time())  # fmt: skip
     workspaces.store.save_bot(grid)
     assert workspaces.token("T5") == "xoxb-T5-grid" and workspaces.token("T6") is None
+
+
+def test_someone_of_another_workspace_in_a_shared_channel_belongs_to_their_own_organisation(db, network, fake_slack):
+    """Slack Connect: the payload names the channel's workspace (T1); users.info names theirs (T2)."""
+    fake_slack.homes.update({"U8": "T2", "U9": "T2"})
+    for user in ("U8", "U9"):
+        before = fake_slack.last_seq
+        assert network.user(user, "T1").command("mijn", channel="C_SHARED").status_code == 200
+        fake_slack.wait_for("chat.postMessage", after=before, channel=user)
+    with db.transaction() as s:
+        people = {
+            i.external_id: (i.workspace, s.get(Organisation, s.get(Person, i.person_id).organisation_id).name)
+            for i in s.exec(select_rows(Identity).where(Identity.platform == "slack"))
+        }
+    # U9 is the one person they were in their own workspace, U8 joins that organisation too.
+    assert people == {"U1": ("T1", "Woonstad Noord"), "U9": ("T2", "Gemeente Zuid"), "U8": ("T2", "Gemeente Zuid")}

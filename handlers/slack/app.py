@@ -150,10 +150,13 @@ def build_bolt_app(core) -> App:
         cached = known.get((team_id, user_id))
         if cached and time.monotonic() - cached[1] < PROFILE_EVERY:
             return cached[0]
+        name, tz, home = profile(client, user_id)
+        # Someone of another workspace, in a channel shared with this one (Slack Connect), belongs
+        # to their own workspace's organisation, never to the host's.
+        workspace = home if home and home.startswith("T") else team_id
         with db.transaction() as s:
-            person = find_person(s, "slack", team_id, user_id)
-        name, tz = profile(client, user_id)
-        person_id = person.id if person else ensure_person(db, "slack", team_id, user_id, name or user_id)
+            person = find_person(s, "slack", workspace, user_id)
+        person_id = person.id if person else ensure_person(db, "slack", workspace, user_id, name or user_id)
         # A name or zone changed in Slack (or a colleague named in a mention talks to us at last).
         update_profile(db, person_id, name, tz, settings.wwidw_timezone)
         name = workspace_name(client, team_id)
@@ -176,15 +179,16 @@ def build_bolt_app(core) -> App:
             teams[str(found.get("team_id") or "")] = str(found.get("team") or "")
         return teams.get(team_id)
 
-    def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
-        """The name and time zone Slack has for a user; (None, None) when it cannot say."""
+    def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None, str | None]:
+        """The name, time zone and own workspace Slack has for a user; Nones when it cannot say."""
         try:
             user = client.users_info(user=user_id).get("user") or {}
         except Exception as e:
             log.warning("users.info failed: %s", describe(e))
-            return None, None
+            return None, None, None
         details = user.get("profile") or {}
-        return details.get("display_name") or user.get("real_name") or user.get("name"), user.get("tz")
+        name = details.get("display_name") or user.get("real_name") or user.get("name")
+        return name, user.get("tz"), user.get("team_id")
 
     def is_admin(client: WebClient, user_id: str) -> bool:
         """Whether Slack says this user administers the workspace (asked fresh, never cached)."""
@@ -208,7 +212,7 @@ def build_bolt_app(core) -> App:
         """People named by a mention (as indicator owners) before they talked to us: their Slack
         name and zone, so reminders and messages about them are right from the start."""
         for person_id, user_id in placeholders(db, "slack", team_id):
-            name, tz = profile(client, user_id)
+            name, tz, _ = profile(client, user_id)
             update_profile(db, person_id, name, tz, settings.wwidw_timezone)
 
     # --- sending -----------------------------------------------------------------------

@@ -65,6 +65,7 @@ class FakeSlack:
         self.users = users or {}
         self.zones: dict[str, str] = {}  # users.info "tz" per user; Europe/Amsterdam otherwise
         self.admins: set[str] = set()  # users.info "is_admin"
+        self.homes: dict[str, str] = {}  # users.info "team_id": a user's own workspace (Slack Connect)
         self.closed: dict[str, str] = {}  # channel -> the error posting there gets (is_archived, not_in_channel…)
         self.shared: set[str] = set()  # channels shared with another workspace (Slack Connect)
         self.unjoined: set[str] = set()  # public channels the bot posts in (chat:write.public) but cannot read
@@ -386,6 +387,7 @@ class FakeSlack:
                 "tz": self.zones.get(user, "Europe/Amsterdam"),
                 "is_admin": user in self.admins,
                 "is_owner": False,
+                "team_id": self.homes.get(user, team),
                 "profile": {"display_name": self.users.get(user, "")},
             }
             return {"ok": True, "user": info}

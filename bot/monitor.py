@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from bot import formatting
 from bot.i18n import t
+from bot.names import skeleton
 from bot.replies import Choice, Reply
 from bot.schedule import (
     Period,
@@ -61,10 +62,13 @@ def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list
         else:
             if org_people is None:
                 org_people = list(session.exec(select(Person).where(Person.organisation_id == iv.organisation_id)))
-            folded = name.casefold()
-            exact = [p.id for p in org_people if p.display_name.casefold() == folded]
-            first = [p.id for p in org_people if p.display_name.casefold().split(" ")[0] == folded]
-            found = (exact or (first if len(first) == 1 else []) or [None])[0]
+            # By how names look: a colleague whose name imitates another's makes both ambiguous,
+            # and an ambiguous name names no one (the author measures it until they choose).
+            key = skeleton(name)
+            exact = [p.id for p in org_people if skeleton(p.display_name) == key]
+            first = [p.id for p in org_people if skeleton(p.display_name).split(" ")[0] == key]
+            candidates = exact or first
+            found = candidates[0] if len(candidates) == 1 else None
         if found is not None and found not in people:
             people.append(found)
     return people or [iv.author_id]

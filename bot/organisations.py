@@ -12,6 +12,7 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from bot.i18n import t
+from bot.names import clean_name, skeleton
 from bot.people import LOCAL, WORKSPACE_COLUMN, default_name
 from bot.values import clean
 from models import Organisation, Person
@@ -37,18 +38,18 @@ def name_command(session: Session, person: Person, text: str, is_admin: bool, lo
 
 def rename(session: Session, org: Organisation, name: str) -> str | None:
     """Give `org` a new name; the message key of the problem when it cannot have it. Names are
-    unique (case aside): a digest line says which organisation a description comes from."""
-    name = " ".join(name.split())
+    unique by how they look (bot/names.py): a digest line says which organisation a description
+    comes from, and one organisation must not pass for another."""
+    name = clean_name(name)
     if not 2 <= len(name) <= 200:
         return "organisation.bad_name"
     if session.get_bind().dialect.name == "postgresql":
         # Renames wait for each other, so two at once cannot both take a free name. (SQLite
         # transactions already run one at a time.)
         session.exec(select(func.pg_advisory_xact_lock(RENAMING)))
-    taken = session.exec(
-        select(Organisation.id).where(func.lower(Organisation.name) == name.lower(), Organisation.id != org.id)
-    ).first()
-    if taken is not None:
+    key = skeleton(name)
+    others = session.exec(select(Organisation.name).where(Organisation.id != org.id))
+    if any(skeleton(other) == key for other in others):
         return "organisation.taken"
     org.name = name
     return None
@@ -75,8 +76,8 @@ def find(session: Session, name_or_id: str) -> Organisation | None:
 def web_may_use(session: Session, name: str) -> bool:
     """Whether the web chat may create or join an organisation of this name: not one that belongs
     to a Slack workspace or a Teams tenant, nor a look-alike of one."""
-    held = select(Organisation.id).where(func.lower(Organisation.name) == name.lower()).where(~and_(*LOCAL))
-    return session.exec(held).first() is None
+    key = skeleton(name)
+    return not any(skeleton(held) == key for held in session.exec(select(Organisation.name).where(~and_(*LOCAL))))
 
 
 def local_names(session: Session) -> list[str]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.monitor import reschedule_person
+from bot.names import clean_name, skeleton
 from models import Identity, Organisation, Person
 from models.db import Database
 from models.tables import utcnow
@@ -42,14 +42,19 @@ def workspace_organisation(session: Session, platform: str, workspace: str) -> O
 
 def named_organisation(session: Session, name: str) -> Organisation:
     """A web chat organisation by name (never a workspace's or tenant's: those are joined by signing in there)."""
-    org = session.exec(
-        select(Organisation).where(func.lower(Organisation.name) == name.lower(), *LOCAL).order_by(Organisation.id)
-    ).first()
+    name, key = clean_name(name) or "Lokaal", skeleton(name)
+    local = session.exec(select(Organisation).where(*LOCAL).order_by(Organisation.id))
+    org = next((o for o in local if skeleton(o.name) == key), None)  # a look-alike name joins the same one
     if org is None:
         org = Organisation(name=name)
         session.add(org)
         session.flush()
     return org
+
+
+def person_name(text: str | None) -> str:
+    """A person's name as shown: what their platform says, cleaned of what hides or imitates."""
+    return clean_name(text)[:120]
 
 
 def update_profile(db: Database, person_id: int, name: str | None, tz: str | None, default_tz: str) -> None:
@@ -59,8 +64,9 @@ def update_profile(db: Database, person_id: int, name: str | None, tz: str | Non
         person = session.get(Person, person_id)
         if person is None:
             return
-        if name and name[:120] != person.display_name:
-            person.display_name = name[:120]
+        name = person_name(name)
+        if name and name != person.display_name:
+            person.display_name = name
         if tz and tz != person.timezone:
             person.timezone = tz[:64]
             reschedule_person(session, person_id, utcnow(), default_tz)
@@ -110,7 +116,7 @@ def ensure_person(
                     if platform in WORKSPACE_COLUMN
                     else named_organisation(session, organisation or "Lokaal")
                 )
-                person = Person(organisation_id=org.id, display_name=(display_name or external_id)[:120])
+                person = Person(organisation_id=org.id, display_name=person_name(display_name) or external_id[:120])
                 session.add(person)
                 session.flush()
             session.add(Identity(person_id=person.id, platform=platform, workspace=workspace, external_id=external_id))
@@ -145,7 +151,7 @@ def sign_in(
             return web.id
         person = find_person(session, platform, workspace, chat_id) if chat_id else None
         if person is None:
-            person = Person(organisation_id=org.id, display_name=(name or user_id)[:120])
+            person = Person(organisation_id=org.id, display_name=person_name(name) or user_id[:120])
             session.add(person)
             session.flush()
             if chat_id:

@@ -31,45 +31,10 @@ from handlers.slack.delivery import shared_with_others
 from handlers.slack.installations import ROTATE_BEFORE, Recent, api_client
 from handlers.slack.markup import typed
 from handlers.slack.oauth import install_flow
+from handlers.slack.subcommands import SUBCOMMANDS
 
 log = logging.getLogger("wwidw.slack")
 PROFILE_EVERY = 24 * 3600  # seconds between reading a person's Slack name and zone again
-SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
-    "nieuw": "nieuw",
-    "new": "nieuw",
-    "verder": "verder",
-    "continue": "verder",
-    "mijn": "mijn",
-    "mine": "mijn",
-    "export": "export",
-    "help": "help",
-    "hulp": "help",
-    "overzicht": "overzicht",
-    "summary": "overzicht",
-    "publiceer": "publiceer",
-    "publish": "publiceer",
-    "meting": "meting",
-    "measure": "meting",
-    "voortgang": "voortgang",
-    "progress": "voortgang",
-    "werktijden": "werktijden",
-    "hours": "werktijden",
-    "afwezig": "afwezig",  # /wwidw afwezig tot 12 januari
-    "away": "away",
-    "aanwezig": "aanwezig",
-    "weer": "weer",  # /wwidw weer aanwezig
-    "indicator": "indicator",
-    "indicatoren": "indicatoren",
-    "indicators": "indicatoren",
-    "zoek": "zoek",
-    "search": "zoek",
-    "lees": "lees",
-    "read": "lees",
-    "reageer": "reageer",
-    "comment": "reageer",
-    "archetypen": "archetypen",
-    "archetypes": "archetypen",
-}
 
 
 def describe(error: Exception) -> str:

@@ -30,7 +30,8 @@ from bot.documents import as_dict, render_markdown
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.library import description_reply
-from bot.people import ensure_person
+from bot.names import clean_name
+from bot.people import ensure_person, person_name
 from bot.replies import Reply, Turn, reply_to_dict
 from bot.values import clean, is_number
 from handlers.web.leaving import leaving_routes
@@ -190,9 +191,9 @@ def web_routes(core) -> list[BaseRoute]:
         if browsers.signin:  # people come in by signing in; no one takes a name here
             return RedirectResponse("/", status_code=303)
         form = await request.form()
-        name = clean(str(form.get("name") or ""))[:120]
+        name = person_name(str(form.get("name") or ""))
         # The organisation to join: one of the list, or a new one typed in.
-        organisation = " ".join(clean(str(form.get("organisation") or "")).split())[:200]
+        organisation = clean_name(str(form.get("organisation") or ""))[:200]
         if not name or (organisation and len(organisation) < 2):
             key = "web.name_missing" if not name else "organisation.bad_name"
             return await run_in_threadpool(start_page, request, 400, t(settings.wwidw_locale, key))

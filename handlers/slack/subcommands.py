@@ -1,0 +1,38 @@
+"""What `/wwidw <sub>` tells the wizard: Dutch and English words for one command each."""
+
+SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
+    "nieuw": "nieuw",
+    "new": "nieuw",
+    "verder": "verder",
+    "continue": "verder",
+    "mijn": "mijn",
+    "mine": "mijn",
+    "export": "export",
+    "help": "help",
+    "hulp": "help",
+    "overzicht": "overzicht",
+    "summary": "overzicht",
+    "publiceer": "publiceer",
+    "publish": "publiceer",
+    "meting": "meting",
+    "measure": "meting",
+    "voortgang": "voortgang",
+    "progress": "voortgang",
+    "werktijden": "werktijden",
+    "hours": "werktijden",
+    "afwezig": "afwezig",  # /wwidw afwezig tot 12 januari
+    "away": "away",
+    "aanwezig": "aanwezig",
+    "weer": "weer",  # /wwidw weer aanwezig
+    "indicator": "indicator",
+    "indicatoren": "indicatoren",
+    "indicators": "indicatoren",
+    "zoek": "zoek",
+    "search": "zoek",
+    "lees": "lees",
+    "read": "lees",
+    "reageer": "reageer",
+    "comment": "reageer",
+    "archetypen": "archetypen",
+    "archetypes": "archetypen",
+}

@@ -129,3 +129,25 @@ def test_a_reply_whose_process_died_before_its_first_try_is_delivered_by_the_sen
     posts = delivered(fake_slack, before)
     assert len(posts) == 1 and "Waar waren we gebleven?" in texts(posts[0])
     assert fake_slack.of("conversations.history", after=before)
+
+
+def test_delivered_replies_leave_the_outbox_after_two_days_and_reminders_stay(slack, db, fake_slack):
+    from bot.messages import enqueue
+    from bot.replies import Reply
+    from models import Person
+    from reminders.outbox import forget_old_replies
+
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    fake_slack.fail("chat.postMessage", 503)
+    before = fake_slack.last_seq
+    send(anna, "Titel die nog wacht")
+    first_try_done(db, fake_slack, before)
+    with db.transaction() as s:
+        enqueue(s, s.exec(select(Person)).one(), "reminder:1", [Reply(text="Je meting")], "nl", utcnow())
+        for row in s.exec(select(OutboxMessage)):
+            row.created_at = utcnow() - timedelta(days=3)
+    assert forget_old_replies(db, utcnow()) == 1  # "nieuw"'s delivered reply
+    with db.transaction() as s:
+        left = sorted((r.dedupe_key.split(":")[0], r.status) for r in s.exec(select(OutboxMessage)))
+    assert left == [("reminder", "pending"), ("reply", "sending")]  # the one still owed stays

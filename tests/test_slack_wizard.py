@@ -470,3 +470,17 @@ def test_slack_markup_becomes_the_text_that_was_typed():
     assert typed("in <#C123|buurt> met <!here> en <!subteam^S1|@team>") == "in #buurt met @here en @team"
     assert typed("<@U123> en <@W9|bram>") == "<@U123> en <@W9>"  # people stay mentions for step 8
     assert typed("<" * 5000) == "<" * 5000 and typed("") == ""
+
+
+def test_a_mention_is_stored_as_the_name_slack_shows_and_names_that_colleague_in_step_8(slack, db, fake_slack):
+    from bot.monitor import resolve_owners
+
+    fake_slack.users["UBRAM22"] = "Bram de Boer"
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    anna.say("Moestuin met <@UBRAM22> &amp; <#C1|buurt>")  # as Slack sends "Moestuin met @Bram de Boer & #buurt"
+    assert current(db).title == "Moestuin met @Bram de Boer & #buurt"
+    with db.transaction() as s:
+        bram = s.exec(select(Person).where(Person.display_name == "Bram de Boer")).one()
+        iv = s.exec(select(Intervention)).one()
+        assert resolve_owners(s, iv, "@Bram de Boer") == [bram.id]  # known by that name from now on

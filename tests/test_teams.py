@@ -489,17 +489,3 @@ def test_activities_of_two_conversations_with_the_same_id_are_both_answered(db, 
     for person in (anna, bram):
         assert "Nieuwe beschrijving" in texts(person.send({**person.activity(text="hallo"), "id": "1700000000000"}))
     assert bram.send({**bram.activity(text="hallo"), "id": "1700000000000"}) == []  # Bram's again: once
-
-
-def test_a_reply_the_connector_refuses_arrives_once_later(db, teams):
-    anna = teams.user()
-    anna.say("nieuw")
-    teams.connector.fail("send", 502)
-    assert anna.say("Buurtmoestuin Kruiskamp") == []  # the answer is stored, the question not yet there
-    before = teams.connector.last_seq
-    teams.core.outbox.drain(datetime.now(UTC) + timedelta(hours=1))  # the senders' next passes
-    teams.core.outbox.drain(datetime.now(UTC) + timedelta(hours=2))
-    cards = [c.body for c in teams.connector.activities_sent(after=before) if c.conversation_id == anna.chat]
-    assert len(cards) == 1 and "In welke wijk" in texts(cards)
-    with db.transaction() as s:
-        assert s.exec(select(Intervention)).one().title == "Buurtmoestuin Kruiskamp"

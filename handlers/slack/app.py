@@ -22,7 +22,7 @@ from bot import definition
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.messages import ReplyTo
-from bot.people import ensure_person, find_person, placeholders, update_profile
+from bot.people import ensure_person, find_person, person_name, placeholders, update_profile
 from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.wizard import Outcome
@@ -34,6 +34,7 @@ from handlers.slack.oauth import install_flow
 from handlers.slack.subcommands import SUBCOMMANDS
 
 log = logging.getLogger("wwidw.slack")
+MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})>")  # as handlers/slack/markup.py leaves a person's mention
 PROFILE_EVERY = 24 * 3600  # seconds between reading a person's Slack name and zone again
 
 
@@ -173,6 +174,26 @@ def build_bolt_app(core) -> App:
             log.info("conversations.info failed: %s", describe(e))
             return False
 
+    def named(client: WebClient, team_id: str, text: str) -> str:
+        """Mentions as the names Slack shows for them ("@Carla Smit"): stored, shown and exported
+        as read. Each colleague named is known from then on, so step 8 can make them an
+        indicator's owner by that name. When Slack will not say, the mention stays (step 8
+        still knows it); past the first ten mentions of one message, too."""
+        count = 0
+
+        def name_of(mention: re.Match) -> str:
+            nonlocal count
+            count += 1
+            name, tz, home = profile(client, mention[1]) if count <= 10 else (None, None, None)
+            if not name:
+                return mention[0]
+            workspace = home if home and home.startswith("T") else team_id
+            person_id = ensure_person(db, "slack", workspace, mention[1], name)
+            update_profile(db, person_id, name, tz, settings.wwidw_timezone)
+            return "@" + person_name(name)
+
+        return MENTION.sub(name_of, text) if "<@" in text else text
+
     def name_mentioned(client: WebClient, team_id: str) -> None:
         """People named by a mention (as indicator owners) before they talked to us: their Slack
         name and zone, so reminders and messages about them are right from the start."""
@@ -277,7 +298,7 @@ def build_bolt_app(core) -> App:
         if not isinstance(event.get("user"), str) or not isinstance(event.get("channel"), str):
             return
         team_id = body.get("team_id") or event.get("team") or ""
-        text = typed(event["text"]) if isinstance(event.get("text"), str) else ""
+        text = named(client, team_id, typed(event["text"])) if isinstance(event.get("text"), str) else ""
         to = answer_in(context, event["channel"])
         turn(client, team_id, event["user"], to, Turn(text=text), event_id=body.get("event_id"))
 
@@ -349,10 +370,10 @@ def build_bolt_app(core) -> App:
 
     @app.command("/wwidw")
     def on_command(ack, command, client, context):
-        words = typed(command.get("text") or "").strip().split(maxsplit=1)
+        team_id, user_id = command.get("team_id") or "", command["user_id"]
+        words = named(client, team_id, typed(command.get("text") or "")).strip().split(maxsplit=1)
         sub = words[0].casefold() if words else "help"
         rest = words[1] if len(words) > 1 else ""
-        team_id, user_id = command.get("team_id") or "", command["user_id"]
         if sub in ("formulier", "form"):
             ack()
             return turn(

@@ -4,8 +4,8 @@ Slack escapes `&`, `<` and `>` as entities and wraps what it recognises in angle
 link as `<https://x.nl>`, a typed `x.nl` as `<http://x.nl|x.nl>`, a link with its own text as
 `<https://x.nl/plan.pdf|projectplan>`, a channel as `<#C123|buurt>`, `@here` as `<!here>`. The core
 gets the text as it was typed: `Jan & Piet <3`, `https://x.nl`, `projectplan (https://…)`,
-`#buurt`. A mention of a person, `<@U123>`, stays: it is how step 8 knows which Slack colleague
-measures an indicator (bot/monitor.py).
+`#buurt`. A mention of a person stays `<@U123>` here: the adapter asks Slack for the name
+(`named` in app.py), and where Slack will not say, step 8 still knows which colleague it means.
 """
 
 from __future__ import annotations

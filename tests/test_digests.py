@@ -79,6 +79,16 @@ def subscription(db, channel: str) -> Subscription:
         return s.exec(select(Subscription).where(Subscription.channel == channel)).one()
 
 
+def a_day_back(db, channel: str) -> Subscription:
+    """The subscription as if made a day before its first digest: what the test publishes after
+    `since` then falls before the digest is due, whatever the time of day the test runs (made a
+    few minutes before 09:00, the first daily digest is due within minutes)."""
+    with db.transaction() as s:
+        sub = s.exec(select(Subscription).where(Subscription.channel == channel)).one()
+        sub.since = sub.next_due_at - timedelta(days=1)
+        return sub
+
+
 def sender_for(db, fake_slack) -> OutboxSender:
     return OutboxSender(
         db,
@@ -175,7 +185,7 @@ def test_a_partner_channel_sees_partner_descriptions_and_filters_by_theme_and_ne
     organisation_of(db, bram_id, "Welzijn Noord", partner=True)
     reply = bram.command("kanaal abonneer dagelijks thema:wonen wijk:kruiskamp", channel="C_WONEN").text
     assert "dagelijks" in reply and "thema Wonen en vastgoed" in reply and "wijk kruiskamp" in reply
-    sub = subscription(db, "C_WONEN")
+    sub = a_day_back(db, "C_WONEN")
     since, due = sub.since.replace(tzinfo=UTC), sub.next_due_at.replace(tzinfo=UTC)
     other = person(db, "U9", team="T2")
     describe(db, other, "Verkoop Kruiskamp", since + timedelta(minutes=5), visibility="partners", themes=["wonen"])

@@ -10,15 +10,18 @@ the next one to come, unless it passed only recently: then it is a slip, and sai
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
 
 from bot import formatting
 from bot.i18n import t
-from bot.monitor import back_at, replan_person
+from bot.monitor import back_at, escalation_at, hours_of, nudge_at, schedule_of
 from bot.parts import TurnPart
-from bot.schedule import add_months, timezone
+from bot.schedule import add_months, as_utc, next_working_morning, timezone
 from bot.values import MONTHS, Invalid, parse_date
-from models import Person
+from models import Indicator, IndicatorOwner, Intervention, Person, Reminder
 from models.tables import utcnow
 
 RECENT = timedelta(days=31)  # "tot 12 januari" typed on 20 January means this January, gone by
@@ -95,6 +98,48 @@ class Absence(TurnPart):
         moment = back_at(self.person, utcnow(), self.default_tz)
         zone = timezone(self.person.timezone, self.default_tz)
         return formatting.moment(moment.astimezone(zone), self.locale) if moment else "–"
+
+
+def replan_person(session: Session, person: Person, now: datetime, default_tz: str) -> None:
+    """After a person's days off changed: each of their indicators asks for the same period as
+    planned, due when the schedule now says. Rescheduling from scratch would drop a period whose
+    reminder was held during an absence that ended early; this sends it on the next pass."""
+    first = select(IndicatorOwner.indicator_id).where(
+        IndicatorOwner.person_id == person.id, IndicatorOwner.position == 0
+    )
+    for ind in session.exec(select(Indicator).where(Indicator.id.in_(first), Indicator.next_period.is_not(None))):
+        iv = session.get(Intervention, ind.intervention_id)
+        schedule = schedule_of(ind, iv, person, default_tz, now.date())
+        if schedule is not None and person.unreachable_since is None:
+            ind.next_due_at = schedule.due_at(schedule.period(schedule.index_of(ind.next_period)), hours_of(person))
+    replan_follow_ups(session, person, now, default_tz)
+
+
+def replan_follow_ups(session: Session, person: Person, now: datetime, default_tz: str) -> None:
+    """The nudges and escalations of open reminders come when the days off now say: held for an
+    absence that ended early, they come now; a snooze by the next working morning at the latest
+    ("later" means no more). Escalations that waited for this person as a colleague, too."""
+    me, zone, hours = person.id, timezone(person.timezone, default_tz), hours_of(person)
+    pending = select(Reminder).where(Reminder.status == "open", Reminder.follow_up_at.is_not(None))
+    for reminder in session.exec(pending.where(Reminder.person_id == person.id)):
+        if reminder.snoozed:
+            reminder.follow_up_at = min(as_utc(reminder.follow_up_at), next_working_morning(now, zone, hours))
+        elif reminder.nudged_at is None:
+            reminder.follow_up_at = nudge_at(as_utc(reminder.created_at), person, default_tz)
+        elif reminder.escalated_at is None:
+            reminder.follow_up_at = escalation_at(reminder, as_utc(reminder.nudged_at), person, default_tz)
+    theirs = select(IndicatorOwner.indicator_id).where(IndicatorOwner.person_id == person.id)
+    authored = select(Indicator.id).join(Intervention, Intervention.id == Indicator.intervention_id)
+    colleagues = pending.where(
+        Reminder.person_id != person.id,
+        Reminder.nudged_at.is_not(None),
+        Reminder.escalated_at.is_(None),
+        Reminder.snoozed.is_(False),
+        or_(Reminder.indicator_id.in_(theirs), Reminder.indicator_id.in_(authored.where(Intervention.author_id == me))),
+    )
+    for reminder in session.exec(colleagues):  # the engine asks again who is there to hear it
+        owner = session.get(Person, reminder.person_id)
+        reminder.follow_up_at = escalation_at(reminder, as_utc(reminder.nudged_at), owner, default_tz)
 
 
 def today_of(person: Person, default_tz: str) -> date:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot import definition, store
 from bot.i18n import t
+from bot.names import shown_name
 from models import Intervention, Organisation, Person
 
 
@@ -35,7 +36,7 @@ def render_markdown(session: Session, iv: Intervention, locale: str) -> str:
             iv=iv,
             title=iv.title or t(locale, "untitled"),
             organisation=organisation.name if organisation else "",
-            author=author.display_name if author else "",
+            author=shown_name(author.display_name, locale) if author else "",
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
             sections=store.describe(session, iv, locale, readers=True),
             t=lambda key, **kw: t(locale, key, **kw),

@@ -214,6 +214,7 @@ class Editing(TurnPart):
                 title=run.iv.title or self.t("untitled"),
                 document=render_markdown(self.s, run.iv, self.locale),
                 intervention_id=run.iv.id,
+                about=store.people_in(self.s, run.iv),
             )
         )
 

@@ -17,6 +17,7 @@ from bot.absence import absence_note
 from bot.i18n import t
 from bot.measuring import progress_line
 from bot.monitor import Context, indicators_of, owners_of
+from bot.names import shown_name
 from bot.parts import TurnPart
 from bot.replies import Choice, Reply
 from bot.schedule import as_utc, timezone
@@ -116,7 +117,8 @@ class IndicatorTurn(TurnPart):
             self.run.say("indicators.not_found", kind="error", id=ref or "?")
             return self.overview()
         ind, iv, locale = row.ind, row.iv, self.locale
-        names = [p.display_name for p in (self.s.get(Person, i) for i in owners_of(self.s, ind.id)) if p]
+        owners = owners_of(self.s, ind.id)
+        names = [shown_name(p.display_name, locale) for p in (self.s.get(Person, i) for i in owners) if p]
         facts = [
             self.run.t("indicators.description", id=iv.id, title=iv.title or self.run.t("untitled")),
             progress_line(self.s, Context(ind, iv), locale, with_name=False),
@@ -131,7 +133,9 @@ class IndicatorTurn(TurnPart):
         if iv.author_id == self.person.id:
             actions.append(Choice(self.run.t("indicators.edit"), f"form:{iv.id}:{INDICATOR_STEP}"))
         self.run.replies.append(
-            Reply(text="\n".join(facts), kind="info", title=ind.name, actions=actions, intervention_id=iv.id)
+            Reply(
+                text="\n".join(facts), kind="info", title=ind.name, actions=actions, intervention_id=iv.id, about=owners
+            )
         )
 
     def readable(self, ref: str | None) -> Row | None:

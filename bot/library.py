@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot import archetypes, definition, formatting, search, store
 from bot.i18n import t
 from bot.messages import enqueue
+from bot.names import shown_name
 from bot.parts import TurnPart
 from bot.replies import Choice, Line, Reply
 from bot.values import clean, is_number
@@ -145,6 +146,7 @@ def add_comment(
             note=body[:500],
             actions=[Choice(t(locale, "digest.read"), f"read:{iv.id}")],
             intervention_id=iv.id,
+            about=[person.id],
         )
         enqueue(session, author, f"comment:{comment.id}", [notice], locale, comment.created_at)
     return None
@@ -169,7 +171,8 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
     for no, comments in comments_by_step(session, iv.id).items():
         for comment, name in comments:
             when = formatting.day(comment.created_at, locale)
-            sections[no - 1].lines.append(Line(t(locale, "library.comment_label", name=name, when=when), comment.body))
+            label = t(locale, "library.comment_label", name=shown_name(name, locale), when=when)
+            sections[no - 1].lines.append(Line(label, comment.body))
     organisation = session.get(Organisation, iv.organisation_id)
     return Reply(
         kind="description",
@@ -183,4 +186,5 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
         note=t(locale, "library.how_to_comment", id=iv.id) if iv.status == "published" else None,
         sections=sections,
         intervention_id=iv.id,
+        about=store.people_in(session, iv),
     )

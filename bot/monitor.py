@@ -28,7 +28,7 @@ from bot.schedule import (
     next_working_moment,
     timezone,
 )
-from bot.values import ME, Invalid, clean, parse_number
+from bot.values import ME, Invalid, clean, owner_parts, parse_number
 from models import Identity, Indicator, IndicatorOwner, Intervention, Measurement, Person, Reminder
 from models.tables import utcnow
 
@@ -38,11 +38,6 @@ VALUE = re.compile(r"\s*(?P<value>[-+]?\s*€?\s*\d[\d.,]*\s*%?)(?:\s+(?P<note>.
 
 
 # --- owners and schedules ----------------------------------------------------------------
-
-
-def owner_parts(text: str | None) -> list[str]:
-    """The names in an indicator's owner text: "Anna, Piet en ik" names three."""
-    return re.split(r"[,;&]|\s+(?:en|and)\s+", text or "")
 
 
 def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list[int]:
@@ -190,20 +185,6 @@ def reschedule_person(session: Session, person_id: int, now: datetime, default_t
         reschedule(session, iv, now, default_tz)
 
 
-def replan_person(session: Session, person: Person, now: datetime, default_tz: str) -> None:
-    """After a person's days off changed: each of their indicators asks for the same period as
-    planned, due when the schedule now says. Rescheduling from scratch would drop a period whose
-    reminder was held during an absence that ended early; this sends it on the next pass."""
-    first = select(IndicatorOwner.indicator_id).where(
-        IndicatorOwner.person_id == person.id, IndicatorOwner.position == 0
-    )
-    for ind in session.exec(select(Indicator).where(Indicator.id.in_(first), Indicator.next_period.is_not(None))):
-        iv = session.get(Intervention, ind.intervention_id)
-        schedule = schedule_of(ind, iv, person, default_tz, now.date())
-        if schedule is not None and person.unreachable_since is None:
-            ind.next_due_at = schedule.due_at(schedule.period(schedule.index_of(ind.next_period)), hours_of(person))
-
-
 def period_of(session: Session, reminder: Reminder) -> Period:
     return Period(reminder.period_start, reminder.period_end)
 
@@ -321,7 +302,7 @@ class Context:
 def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: str, key: str = "reminder") -> Reply:
     """The reminder (or its nudge, or the note to a co-owner) with its four buttons."""
     owner = session.get(Person, reminder.person_id)
-    return compose_reminder(
+    reply = compose_reminder(
         reminder.id,
         period_of(session, reminder),
         ctx,
@@ -330,6 +311,8 @@ def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: s
         last=last_value(session, ctx.ind.id, before=reminder.period_start),
         owner_name=owner.display_name if owner else "?",
     )
+    reply.about = [reminder.person_id]  # an escalation names the owner to a colleague
+    return reply
 
 
 def compose_reminder(

@@ -14,6 +14,14 @@ from functools import lru_cache
 
 from confusable_homoglyphs import confusables
 
+from bot.i18n import t
+
+FORGOTTEN = "(verwijderde gebruiker)"  # an erased person's stored name; shown in the reader's language
+
+
+def shown_name(name: str, locale: str) -> str:
+    return t(locale, "forgotten_person") if name == FORGOTTEN else name
+
 
 def clean_name(text: str | None) -> str:
     folded = unicodedata.normalize("NFKC", text or "")

@@ -9,15 +9,20 @@ descriptions (colleagues and partners build on them), their measurements and com
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import Text, cast, column, delete, or_, update
+from sqlalchemy import table as table_of
 from sqlmodel import Session, select
 
 from bot import store
 from bot.documents import as_dict
+from bot.i18n import t
 from bot.messages import cancel_reminders
-from bot.monitor import owner_parts, reschedule
+from bot.monitor import reschedule
+from bot.names import FORGOTTEN, skeleton
+from bot.values import owner_parts
 from models import (
     ChatMessage,
     Comment,
@@ -37,7 +42,10 @@ from models import (
 )
 from models.tables import utcnow
 
-FORGOTTEN = "(verwijderde gebruiker)"  # the name an erased person's shared work is shown under
+# What Slack's installation store (slack_sdk's tables, handlers/slack/installations.py) keeps of
+# whoever installed the app: their user id and user token. The workspace's bot token stays.
+INSTALLER_SECRETS = ("user_token", "user_refresh_token", "user_scopes", "user_token_expires_at")
+INSTALLATIONS = table_of("slack_installations", column("user_id"), *(column(name) for name in INSTALLER_SECRETS))
 
 
 def plain(value):
@@ -117,7 +125,9 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     pid = person.id
     identities = list(session.exec(select(Identity).where(Identity.person_id == pid)))
     identity_ids = [i.id for i in identities]
-    names = {person.display_name.casefold(), *(f"<@{i.external_id}>".casefold() for i in identities)}
+    # How an owner text may name them: their name or first name as it looks, a Slack mention.
+    spoken = {skeleton(person.display_name), skeleton(person.display_name).split(" ")[0]}
+    mentions = {f"<@{i.external_id}>".casefold() for i in identities}
     done: dict[str, int] = {}
 
     drafts = list(
@@ -136,7 +146,8 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
         )
     )
     for ind in owned:
-        kept = [name.strip() for name in owner_parts(ind.owner) if name.strip().casefold() not in names | {""}]
+        parts = [name.strip() for name in owner_parts(ind.owner)]
+        kept = [name for name in parts if name and skeleton(name) not in spoken and name.casefold() not in mentions]
         ind.owner = ", ".join(kept) or None
     session.exec(delete(IndicatorOwner).where(IndicatorOwner.person_id == pid))
     open_reminders = set(session.exec(select(Reminder.id).where(Reminder.person_id == pid, Reminder.status == "open")))
@@ -155,7 +166,12 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     }
     for what, statement in gone.items():
         done[what] = session.exec(statement).rowcount
-    done["messages naming them"] = unname(session, person.display_name)
+    slack_ids = [i.external_id for i in identities if i.platform == "slack"]
+    installer = INSTALLATIONS.c.user_id.in_(slack_ids)
+    done["app installations naming them"] = session.exec(
+        update(INSTALLATIONS).where(installer).values(user_id="", **dict.fromkeys(INSTALLER_SECRETS))
+    ).rowcount
+    done["messages naming them"] = unname(session, person)
     person.display_name = FORGOTTEN
     person.locale = person.timezone = person.working_hours = person.working_days = None
     person.away_until = None
@@ -175,17 +191,38 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     return done
 
 
-def unname(session: Session, name: str) -> int:
-    """Messages the bot wrote to others with this name in them ("Anna reageerde op …", an
-    escalation, a channel's confirmation), in the outbox and in web transcripts: the name goes."""
-    changed = 0
+def unname(session: Session, person: Person) -> int:
+    """Messages the bot wrote to others naming this person ("Anna reageerde op …", an escalation,
+    a description they measure), in the outbox and web transcripts: in those, and only those
+    (their replies say who they are `about`), the name goes, as a whole word."""
+    name, changed = person.display_name, 0
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
     for table in (OutboxMessage, ChatMessage):
-        for record in session.exec(select(table)):
-            text, escaped = json.dumps(record.body, ensure_ascii=False), json.dumps(name, ensure_ascii=False)[1:-1]
-            if escaped in text:
-                record.body = json.loads(text.replace(escaped, FORGOTTEN))
+        stored = cast(table.body, Text)  # JSON as stored: non-ASCII letters may be \u-escaped
+        maybe = or_(*(stored.contains(form, autoescape=True) for form in {name, json.dumps(name)[1:-1]}))
+        query = select(table, Person.locale)
+        if table is ChatMessage:
+            query = query.join(Identity, Identity.id == ChatMessage.identity_id)
+            query = query.outerjoin(Person, Person.id == Identity.person_id)
+        else:
+            query = query.outerjoin(Person, Person.id == OutboxMessage.person_id)
+        for record, locale in session.exec(query.where(maybe)):
+            label = t(record.body.get("locale") or locale or "nl", "forgotten_person")
+            body = without_name(record.body, person.id, pattern, label)
+            if body != record.body:
+                record.body = body
                 changed += 1
     return changed
+
+
+def without_name(value, pid: int, pattern: re.Pattern, label: str, about: bool = False):
+    """`value` with the name gone from the text of every reply that is about `pid`."""
+    if isinstance(value, dict):
+        about = about or pid in (value.get("about") or [])
+        return {key: without_name(item, pid, pattern, label, about) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_name(item, pid, pattern, label, about) for item in value]
+    return pattern.sub(label, value) if about and isinstance(value, str) else value
 
 
 def forget_browser(session: Session, identity: Identity, default_tz: str) -> None:

@@ -54,6 +54,8 @@ class Reply:
     step: int | None = None  # the step a form reply is about
     intervention_id: int | None = None
     reminder_id: int | None = None  # a "value" reply asks for this reminder's value
+    # The people this message names to its reader: forgetting one of them rewrites it (bot/privacy.py).
+    about: list[int] = field(default_factory=list)
 
 
 def reply_to_dict(reply: Reply) -> dict:

@@ -8,8 +8,9 @@ from sqlmodel import Session, select
 from bot import definition
 from bot.definition import Field
 from bot.formatting import field_value
+from bot.names import shown_name
 from bot.replies import Line, Section
-from bot.values import MAX_INTEGER, ME, Invalid
+from bot.values import MAX_INTEGER, Invalid, owners_shown
 from models import (
     LIST_TABLES,
     Comment,
@@ -117,6 +118,14 @@ def describe(
     return sections
 
 
+def people_in(session: Session, iv: Intervention) -> list[int]:
+    """Who a description names to its reader: its author, who measures it, who commented."""
+    owners = select(IndicatorOwner.person_id).join(Indicator, Indicator.id == IndicatorOwner.indicator_id)
+    commenters = select(Comment.author_id).where(Comment.intervention_id == iv.id)
+    named = {*session.exec(owners.where(Indicator.intervention_id == iv.id)), *session.exec(commenters)}
+    return [iv.author_id, *sorted(named - {iv.author_id})]
+
+
 def item_text(f: definition.Field, row, author: Person | None, locale: str) -> str:
     """One effect, indicator or report on a line: its name, then each filled part with its label
     ("Nulmeting: 5,8"); an owner written as "ik" is the author, by name."""
@@ -124,9 +133,7 @@ def item_text(f: definition.Field, row, author: Person | None, locale: str) -> s
     for sub in f.items:
         value = getattr(row, sub.key)
         if sub.key == "owner" and value and author is not None:
-            value = ", ".join(
-                author.display_name if name.strip().casefold() in ME else name.strip() for name in value.split(",")
-            )
+            value = owners_shown(value, shown_name(author.display_name, locale))
         shown = field_value(sub, value, locale)
         if shown and parts and sub.label_nl:
             shown = f"{sub.label(locale)}: {shown}"

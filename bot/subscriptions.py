@@ -191,7 +191,7 @@ def confirm_in_channel(session: Session, sub: Subscription, person: Person, loca
     pauses the subscription at once, and the subscriber hears why."""
     text = t(locale, "channel.announce", name=person.display_name, what=describe(sub, locale))
     key = f"subscribed:{sub.id}:{person.id}:{int(now.timestamp() * 1000)}"  # two people may subscribe at once
-    session.add(channel_message(sub, key, [Reply(text=text)], now))
+    session.add(channel_message(sub, key, [Reply(text=text, about=[person.id])], now))
 
 
 def command_of(platform: str, locale: str) -> str:

@@ -15,6 +15,20 @@ from bot.definition import Field, Option
 from bot.formatting import number
 
 ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}  # an owner who is the writer
+OWNER_SEPARATOR = r"[,;&]|\s+(?:en|and)\s+"  # "Anna, Piet en ik" names three
+
+
+def owner_parts(text: str | None) -> list[str]:
+    """The names in an indicator's owner text."""
+    return re.split(OWNER_SEPARATOR, text or "")
+
+
+def owners_shown(text: str, me: str) -> str:
+    """The owner text with "ik" as the writer's name, separators as written ("Karin en Anna")."""
+    pieces = re.split(f"({OWNER_SEPARATOR})", text)
+    return "".join(me if i % 2 == 0 and p.strip().casefold() in ME else p for i, p in enumerate(pieces))
+
+
 MONTHS = {
     # Dutch and English month names and their usual abbreviations.
     **{

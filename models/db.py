@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlmodel import Session, create_engine
 
@@ -117,9 +117,17 @@ def normal_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url.strip())
 
 
+def parse_url(url: str) -> URL:
+    """The URL, normalised; a malformed one (a port that is no number) is an ArgumentError."""
+    try:
+        return make_url(normal_url(url))
+    except ValueError:  # SQLAlchemy's int(port), its only ValueError
+        raise ArgumentError("its port is not a number") from None
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite database; None for PostgreSQL or an in-memory database."""
-    parsed = make_url(normal_url(url))
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database).expanduser()
@@ -128,13 +136,13 @@ def sqlite_file(url: str) -> Path | None:
 def shown_url(url: str) -> str:
     """The URL for a message: without its password."""
     try:
-        return make_url(normal_url(url)).render_as_string(hide_password=True)
+        return parse_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(not a database URL)"
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if (parsed.get_backend_name(), parsed.get_driver_name()) not in DRIVERS:
         raise ArgumentError(f"the bot runs on SQLite or on PostgreSQL with psycopg, not on {parsed.drivername}")
     if parsed.get_backend_name() != "sqlite":

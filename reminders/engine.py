@@ -241,6 +241,7 @@ class Engine:
                     if coordinator.id == iv.author_id
                     else [],
                     intervention_id=iv.id,
+                    about=[person.id],
                 )
                 key = f"unreachable:{person_id}:{int(now.timestamp())}:{iv.id}:{coordinator.id}"
                 enqueue(s, coordinator, key, [notice], locale, now)
@@ -259,7 +260,8 @@ class Engine:
 
 
 def await_answers(conn, awaiting: dict[int, int], have_conversation: set[int], now: datetime) -> None:
-    """Make each person's typed value answer their reminder (person id -> reminder id)."""
+    """Make each person's typed value answer their reminder (person id -> reminder id): a list
+    offered before the reminder came no longer takes a typed number."""
     missing = [p for p in awaiting if p not in have_conversation]
     if missing:
         conn.execute(
@@ -267,7 +269,9 @@ def await_answers(conn, awaiting: dict[int, int], have_conversation: set[int], n
             [Conversation.new_row(p, now) for p in missing],
         )
     conn.execute(
-        update(CONVERSATION).where(CONVERSATION.c.person_id == bindparam("owner")).values(reminder_id=bindparam("rid")),
+        update(CONVERSATION)
+        .where(CONVERSATION.c.person_id == bindparam("owner"))
+        .values(reminder_id=bindparam("rid"), offered=None),
         [{"owner": p, "rid": r} for p, r in awaiting.items()],
     )
 

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.absence import replan_person
 from bot.formatting import language
-from bot.monitor import as_utc, replan_person
+from bot.monitor import as_utc
 from bot.schedule import timezone
 from handlers.slack.delivery import SlackTransport
 from handlers.slack.installations import OneWorkspace
@@ -158,6 +159,34 @@ def test_ending_an_absence_early_sends_what_was_held_at_once(db, fake_slack, wor
     assert channels(fake_slack) == ["U1"] and "januari 2027" in fake_slack.posts()[0].args["text"]
 
 
+def test_ending_an_absence_early_brings_the_held_nudge_and_escalation_back(db, fake_slack, world):
+    anna = slack_person(db, "U1", "Anna Jansen")
+    slack_person(db, "U2", "Bram de Boer")
+    published(db, anna, [WITH_BRAM])
+    run(world, at(1, 27))
+    away(db, anna, date(2027, 2, 26), at(1, 28, 10))
+    run(world, at(1, 29))  # the nudge waits for the end of February
+    assert channels(fake_slack) == ["U1"]
+    away(db, anna, None, at(2, 3, 10))  # back early, on Wednesday 3 February
+    run(world, at(2, 3, 10, 1))
+    assert channels(fake_slack) == ["U1", "U1"] and "Geheugensteuntje" in str(fake_slack.posts()[1].args["blocks"])
+    run(world, at(2, 5, 10, 1))  # two working days after the nudge: Bram
+    assert channels(fake_slack) == ["U1", "U1", "U2"]
+
+
+def test_a_colleague_back_early_hears_the_escalation_that_waited_for_them(db, fake_slack, world):
+    anna = slack_person(db, "U1", "Anna Jansen")
+    bram = slack_person(db, "U2", "Bram de Boer")
+    published(db, anna, [WITH_BRAM])
+    away(db, bram, date(2027, 2, 26), BASE)
+    for moment in (at(1, 27), at(1, 29), at(2, 2)):
+        run(world, moment)
+    assert channels(fake_slack) == ["U1", "U1"]  # the escalation waits for Bram, until March
+    away(db, bram, None, at(2, 3, 10))
+    run(world, at(2, 3, 10, 1))
+    assert channels(fake_slack) == ["U1", "U1", "U2"]
+
+
 # --- typed in the chat ------------------------------------------------------------------------------
 
 
@@ -186,7 +215,7 @@ def test_away_until_typed_in_the_chat(db):
     until = today + timedelta(days=10)
     reply = chat.say(f"afwezig tot {until.day}-{until.month}")[-1]
     assert reply.kind == "info"
-    assert f"Je bent afwezig tot en met {long_nl(until)}; daarna krijg je weer herinneringen." in reply.text
+    assert f"Je bent afwezig tot en met {long_nl(until)}. Tot dan krijg je geen herinneringen" in reply.text
     assert stored(db, chat.person_id) == until
     assert next_due(db, ind_id).astimezone(AMS).date() > until  # this week's reminder waits
     note = f"Afwezig tot en met {long_nl(until)}"
@@ -228,7 +257,7 @@ def test_away_in_english(db):
     until = utcnow().astimezone(AMS).date() + timedelta(days=20)
     reply = chat.say(f"away until {until:%d-%m-%Y}")[-1]
     english = f"{until.day} {language('en').months[until.month]} {until.year}"
-    assert f"You are away up to and including {english}; after that you get reminders again." in reply.text
+    assert f"You are away up to and including {english}. Until then you get no reminders" in reply.text
     assert "Welcome back" in chat.say("back in office")[-1].text
 
 

@@ -85,11 +85,13 @@ def test_a_database_that_does_not_answer_is_one_line_without_its_password(tmp_pa
         ("mysql://wwidw@db.example.nl/wwidw", "not on mysql"),
         ("postgresql+psycopg2://wwidw@db.example.nl/wwidw", "not on postgresql+psycopg2"),
         ("wwidw.db", "Could not parse"),
+        ("postgresql://wwidw:hunter2@db.example.nl:5432x/wwidw", "its port is not a number"),
     ],
 )
 def test_a_database_url_the_bot_cannot_use_is_one_line(tmp_path, url, problem):
     line = one_line(wwidw("db", "upgrade", cwd=tmp_path, database_url=url))
     assert "DATABASE_URL cannot be used" in line and problem in line and "sqlite:///" in line
+    assert "hunter2" not in line
 
 
 def test_serve_in_a_folder_it_may_not_write_stops_in_one_line(tmp_path):

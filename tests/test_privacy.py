@@ -3,12 +3,13 @@ them so that nothing names them any more, while what they shared stays, anonymou
 
 import json
 
+from sqlalchemy import MetaData
 from sqlalchemy import select as sa_select
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from bot import privacy
 from bot.people import ensure_person
-from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, Person
+from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, OutboxMessage, Person
 from models.tables import utcnow
 from tests.helpers import FULL_WALK, Chat
 from tests.test_cli_and_storage import wwidw
@@ -24,13 +25,13 @@ def walk(chat, **instead):
 
 
 def everything_stored(db) -> str:
-    """Every value of every row of every table, as text: what a grep of the database sees."""
-    with db.transaction() as s:
-        return "\n".join(
-            " ".join(str(v) for v in found)
-            for table in SQLModel.metadata.sorted_tables
-            for found in s.connection().execute(sa_select(table))
-        )
+    """Every value of every row of every table, as text: what a grep of the database sees (the
+    tables of slack_sdk's installation store too)."""
+    tables = MetaData()
+    tables.reflect(db.engine)
+    with db.engine.connect() as conn:
+        rows = [found for table in tables.sorted_tables for found in conn.execute(sa_select(table))]
+    return "\n".join(" ".join(str(v) for v in found) for found in rows)
 
 
 def anna_and_karin(db):
@@ -107,3 +108,39 @@ def test_the_operator_exports_and_forgets_a_person_in_one_command(db):
     forgot = wwidw("person", "forget", str(anna.person_id), "--yes", database_url=db.url)
     assert forgot.returncode == 0 and "drafts deleted 1" in forgot.stdout, forgot.stderr
     assert NAME not in everything_stored(db)
+
+
+def test_forgetting_rewrites_only_the_messages_about_them_and_only_their_name(db):
+    anna = Chat(db, name="Anna", external_id="U0ANNA01", platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(karin)
+    anna.say("reageer 1 stap 2: Goed onderbouwd")  # Karin is told "Anna reageerde …"
+    annabel = ensure_person(db, "web", "", "browser-of-annabel", "Annabel")  # of no organisation of Anna's
+    letter = ensure_person(db, "web", "", "browser-of-a", "A")
+    other = {"text": "Hallo Annabel! Anna van Woonstad deelde iets.", "kind": "info", "about": []}
+    about_letter = {"text": "A heeft 'Aantal' niet ingevuld.", "title": "A B", "kind": "info", "about": [letter]}
+    with db.transaction() as s:
+        web = s.exec(select(Identity).where(Identity.person_id == annabel)).one()
+        s.add(ChatMessage(identity_id=web.id, sender="bot", body=other))
+        s.add(ChatMessage(identity_id=web.id, sender="bot", body=about_letter | {"about": []}))
+        s.add(ChatMessage(identity_id=web.id, sender="bot", body=about_letter))
+    with db.transaction() as s:
+        privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam")
+        privacy.forget(s, s.get(Person, letter), "Europe/Amsterdam")
+    with db.transaction() as s:
+        notice = s.exec(select(OutboxMessage).where(OutboxMessage.person_id == karin.person_id)).one()
+        (reply,) = notice.body["replies"]
+        assert reply["text"].startswith("(verwijderde gebruiker) reageerde") and "Anna" not in reply["text"]
+        kept, unrelated, rewritten = [m.body for m in s.exec(select(ChatMessage).order_by(ChatMessage.id))]
+    assert kept == other  # "Annabel" and another Anna, in a message about neither, stay as written
+    assert unrelated == about_letter | {"about": []}  # a one-letter name touches nothing else
+    assert set(rewritten) == set(about_letter)  # the keys are keys still
+    assert rewritten["text"] == "(verwijderde gebruiker) heeft 'Aantal' niet ingevuld."
+    assert rewritten["title"] == "(verwijderde gebruiker) B"
+
+
+def test_an_owner_written_with_en_shows_each_name(db):
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(karin, **{"ik": "Piet en ik"})
+    karin.say("lees 1")
+    assert "Piet en Karin de Boer" in str([r.sections for r in karin.last])

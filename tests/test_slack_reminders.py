@@ -66,6 +66,23 @@ def test_a_typed_number_answers_the_reminder(db, reminded):
     assert values(db, ind_id) == [(date(2027, 1, 1), 12.0, "na de kerstvakantie")]
 
 
+def test_a_number_typed_after_the_reminder_answers_it_not_a_list_offered_before(db, slack, fake_slack):
+    anna = slack.user("U1")
+    person_id = slack_person(db, "U1", "Anna Jansen")
+    _, (ind_id,) = published(db, person_id, [{"remind_day": 29, "baseline": 1, "target": 3}])
+    anna.say("meting")  # "Voor welke indicator …?" offers the indicators: "1" would choose
+    engine = Engine(db)
+    sender = OutboxSender(db, {"slack": SlackTransport(OneWorkspace(TOKEN), fake_slack.url)}, workers=2)
+    try:
+        engine.run(DUE)
+        sender.drain(DUE)
+    finally:
+        sender.close()
+    reply = anna.say("1")  # the reminder came last: the number is January's value
+    assert "Genoteerd: 1 voor Deelnemers" in texts(reply)
+    assert values(db, ind_id) == [(date(2027, 1, 1), 1.0, None)]
+
+
 def test_an_implausible_value_is_confirmed_before_it_is_stored(db, reminded):
     anna, _, _, ind_id = reminded
     reply = anna.say("45")

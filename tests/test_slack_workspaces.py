@@ -16,6 +16,7 @@ from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import inspect, text
 from sqlmodel import select as select_rows
 
+from bot import privacy
 from bot.messages import enqueue
 from bot.organisations import web_may_use
 from bot.people import ensure_person, find_person
@@ -377,3 +378,14 @@ def test_someone_of_another_workspace_in_a_shared_channel_belongs_to_their_own_o
         }
     # U9 is the one person they were in their own workspace, U8 joins that organisation too.
     assert people == {"U1": ("T1", "Woonstad Noord"), "U9": ("T2", "Gemeente Zuid"), "U8": ("T2", "Gemeente Zuid")}
+
+
+def test_forgetting_the_installer_erases_them_from_the_install_and_the_workspace_keeps_working(db, slack_network):
+    assert slack_network.install("T1", "Woonstad Noord", installer="U4").status_code == 200
+    slack_network.user("U4", "T1").say("hallo")
+    with db.transaction() as s:
+        privacy.forget(s, find_person(s, "slack", "T1", "U4"), "Europe/Amsterdam")
+    with db.engine.connect() as conn:
+        installs = conn.execute(text("SELECT user_id, user_token, bot_token FROM slack_installations")).all()
+    assert [(user, token) for user, token, _ in installs] == [("", None)] and installs[0][2]
+    assert "titel van de interventie" in texts(slack_network.user("U7", "T1").say("nieuw"))

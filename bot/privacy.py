@@ -125,8 +125,9 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     pid = person.id
     identities = list(session.exec(select(Identity).where(Identity.person_id == pid)))
     identity_ids = [i.id for i in identities]
-    # How an owner text may name them: their name or first name as it looks, a Slack mention.
-    spoken = {skeleton(person.display_name), skeleton(person.display_name).split(" ")[0]}
+    # How an owner text may name them: their name as it looks, a Slack mention ("@Carla Smit" or
+    # as Slack sent it). Not a first name alone: a colleague of that first name may be meant.
+    spoken = {skeleton(person.display_name), skeleton(f"@{person.display_name}")}
     mentions = {f"<@{i.external_id}>".casefold() for i in identities}
     done: dict[str, int] = {}
 

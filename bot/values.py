@@ -26,7 +26,8 @@ def owner_parts(text: str | None) -> list[str]:
 def owners_shown(text: str, me: str) -> str:
     """The owner text with "ik" as the writer's name, separators as written ("Karin en Anna")."""
     pieces = re.split(f"({OWNER_SEPARATOR})", text)
-    return "".join(me if i % 2 == 0 and p.strip().casefold() in ME else p for i, p in enumerate(pieces))
+    named = [p.replace(p.strip(), me) if i % 2 == 0 and p.strip().casefold() in ME else p for i, p in enumerate(pieces)]
+    return "".join(named)
 
 
 MONTHS = {

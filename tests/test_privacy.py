@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot import privacy
 from bot.people import ensure_person
+from bot.values import owners_shown
 from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, OutboxMessage, Person
 from models.tables import utcnow
 from tests.helpers import FULL_WALK, Chat
@@ -144,3 +145,4 @@ def test_an_owner_written_with_en_shows_each_name(db):
     walk(karin, **{"ik": "Piet en ik"})
     karin.say("lees 1")
     assert "Piet en Karin de Boer" in str([r.sections for r in karin.last])
+    assert owners_shown("Piet, ik", "Karin") == "Piet, Karin" and owners_shown("Piet & ik", "K") == "Piet & K"

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot import definition, store
 from bot.i18n import t
-from bot.names import shown_name
+from bot.names import naming, shown_name, unmarked
 from models import Intervention, Organisation, Person
 
 
@@ -26,7 +26,13 @@ def templates() -> Environment:
     )
 
 
-def render_markdown(session: Session, iv: Intervention, locale: str) -> str:
+def render_markdown(session: Session, iv: Intervention, locale: str, marked: bool = False) -> str:
+    """The description as Markdown; `marked` keeps the marks of whom it names, for a reply."""
+    text = markdown(session, iv, locale)
+    return text if marked else unmarked(text)
+
+
+def markdown(session: Session, iv: Intervention, locale: str) -> str:
     organisation = session.get(Organisation, iv.organisation_id)
     author = session.get(Person, iv.author_id)
     return (
@@ -36,7 +42,7 @@ def render_markdown(session: Session, iv: Intervention, locale: str) -> str:
             iv=iv,
             title=iv.title or t(locale, "untitled"),
             organisation=organisation.name if organisation else "",
-            author=shown_name(author.display_name, locale) if author else "",
+            author=naming(author.id, shown_name(author.display_name, locale)) if author else "",
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
             sections=store.describe(session, iv, locale, readers=True),
             t=lambda key, **kw: t(locale, key, **kw),

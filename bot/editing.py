@@ -212,9 +212,8 @@ class Editing(TurnPart):
                 text=self.t("export.text"),
                 kind="export",
                 title=run.iv.title or self.t("untitled"),
-                document=render_markdown(self.s, run.iv, self.locale),
+                document=render_markdown(self.s, run.iv, self.locale, marked=True),
                 intervention_id=run.iv.id,
-                about=store.people_in(self.s, run.iv),
             )
         )
 

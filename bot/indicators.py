@@ -17,7 +17,7 @@ from bot.absence import absence_note
 from bot.i18n import t
 from bot.measuring import progress_line
 from bot.monitor import Context, indicators_of, owners_of
-from bot.names import shown_name
+from bot.names import naming, shown_name
 from bot.parts import TurnPart
 from bot.replies import Choice, Reply
 from bot.schedule import as_utc, timezone
@@ -48,7 +48,7 @@ def next_reminder(session: Session, row: Row, default_tz: str, locale: str) -> s
         return t(locale, "indicators.after_publishing")
     owner = first_owner(session, row.ind, row.iv)
     if owner is not None and owner.unreachable_since is not None:
-        return t(locale, "indicators.paused", name=owner.display_name)
+        return t(locale, "indicators.paused", name=naming(owner.id, shown_name(owner.display_name, locale)))
     if row.ind.next_due_at is None:
         return t(locale, "indicators.no_reminder")
     moment = as_utc(row.ind.next_due_at).astimezone(timezone(owner.timezone if owner else None, default_tz))
@@ -118,7 +118,8 @@ class IndicatorTurn(TurnPart):
             return self.overview()
         ind, iv, locale = row.ind, row.iv, self.locale
         owners = owners_of(self.s, ind.id)
-        names = [shown_name(p.display_name, locale) for p in (self.s.get(Person, i) for i in owners) if p]
+        people = [p for p in (self.s.get(Person, i) for i in owners) if p]
+        names = [naming(p.id, shown_name(p.display_name, locale)) for p in people]
         facts = [
             self.run.t("indicators.description", id=iv.id, title=iv.title or self.run.t("untitled")),
             progress_line(self.s, Context(ind, iv), locale, with_name=False),
@@ -133,9 +134,7 @@ class IndicatorTurn(TurnPart):
         if iv.author_id == self.person.id:
             actions.append(Choice(self.run.t("indicators.edit"), f"form:{iv.id}:{INDICATOR_STEP}"))
         self.run.replies.append(
-            Reply(
-                text="\n".join(facts), kind="info", title=ind.name, actions=actions, intervention_id=iv.id, about=owners
-            )
+            Reply(text="\n".join(facts), kind="info", title=ind.name, actions=actions, intervention_id=iv.id)
         )
 
     def readable(self, ref: str | None) -> Row | None:

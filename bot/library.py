@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot import archetypes, definition, formatting, search, store
 from bot.i18n import t
 from bot.messages import enqueue
-from bot.names import shown_name
+from bot.names import naming, shown_name
 from bot.parts import TurnPart
 from bot.replies import Choice, Line, Reply
 from bot.values import clean, is_number
@@ -138,7 +138,7 @@ def add_comment(
             text=t(
                 locale,
                 "library.comment_notice",
-                name=person.display_name,
+                name=naming(person.id, person.display_name),
                 title=iv.title or t(locale, "untitled"),
                 step=comment.step,
                 step_title=definition.steps()[comment.step - 1].title(locale),
@@ -146,7 +146,6 @@ def add_comment(
             note=body[:500],
             actions=[Choice(t(locale, "digest.read"), f"read:{iv.id}")],
             intervention_id=iv.id,
-            about=[person.id],
         )
         enqueue(session, author, f"comment:{comment.id}", [notice], locale, comment.created_at)
     return None
@@ -171,7 +170,8 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
     for no, comments in comments_by_step(session, iv.id).items():
         for comment, name in comments:
             when = formatting.day(comment.created_at, locale)
-            label = t(locale, "library.comment_label", name=shown_name(name, locale), when=when)
+            name = naming(comment.author_id, shown_name(name, locale))
+            label = t(locale, "library.comment_label", name=name, when=when)
             sections[no - 1].lines.append(Line(label, comment.body))
     organisation = session.get(Organisation, iv.organisation_id)
     return Reply(
@@ -186,5 +186,4 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
         note=t(locale, "library.how_to_comment", id=iv.id) if iv.status == "published" else None,
         sections=sections,
         intervention_id=iv.id,
-        about=store.people_in(session, iv),
     )

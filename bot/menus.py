@@ -22,7 +22,6 @@ class Menus(TurnPart):
             title=iv.title or self.t("untitled"),
             sections=store.describe(self.s, iv, self.locale),
             intervention_id=iv.id,
-            about=store.people_in(self.s, iv),
             options=[
                 Choice(
                     self.t("button.edit_step", no=s.no, step=s.title(self.locale)),

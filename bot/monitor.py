@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot import formatting
+from bot import formatting, store
 from bot.i18n import t
-from bot.names import skeleton
+from bot.names import named_by, naming
 from bot.replies import Choice, Reply
 from bot.schedule import (
     Period,
@@ -56,14 +56,11 @@ def resolve_owners(session: Session, iv: Intervention, text: str | None) -> list
             found = slack_colleague(session, iv, m[1])  # None: plain text from outside Slack
         else:
             if org_people is None:
-                org_people = list(session.exec(select(Person).where(Person.organisation_id == iv.organisation_id)))
+                org_people = store.organisation_people(session, iv.organisation_id)
             # By how names look: a colleague whose name imitates another's makes both ambiguous,
             # and an ambiguous name names no one (the author measures it until they choose).
-            key = skeleton(name)
-            exact = [p.id for p in org_people if skeleton(p.display_name) == key]
-            first = [p.id for p in org_people if skeleton(p.display_name).split(" ")[0] == key]
-            candidates = exact or first
-            found = candidates[0] if len(candidates) == 1 else None
+            colleague = named_by(name, org_people)
+            found = colleague.id if colleague else None
         if found is not None and found not in people:
             people.append(found)
     return people or [iv.author_id]
@@ -302,17 +299,15 @@ class Context:
 def reminder_reply(session: Session, reminder: Reminder, ctx: Context, locale: str, key: str = "reminder") -> Reply:
     """The reminder (or its nudge, or the note to a co-owner) with its four buttons."""
     owner = session.get(Person, reminder.person_id)
-    reply = compose_reminder(
+    return compose_reminder(
         reminder.id,
         period_of(session, reminder),
         ctx,
         locale,
         key,
         last=last_value(session, ctx.ind.id, before=reminder.period_start),
-        owner_name=owner.display_name if owner else "?",
+        owner_name=naming(owner.id, owner.display_name) if owner else "?",  # an escalation names them
     )
-    reply.about = [reminder.person_id]  # an escalation names the owner to a colleague
-    return reply
 
 
 def compose_reminder(

@@ -21,7 +21,7 @@ from bot.documents import as_dict
 from bot.i18n import t
 from bot.messages import cancel_reminders
 from bot.monitor import reschedule
-from bot.names import FORGOTTEN, skeleton
+from bot.names import FORGOTTEN, named_by
 from bot.values import owner_parts
 from models import (
     ChatMessage,
@@ -120,14 +120,14 @@ def export(session: Session, person: Person) -> dict:
     }
 
 
-def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
+def forget(session: Session, person: Person, default_tz: str, default_locale: str) -> dict[str, int]:
     """Erase one person (the right of erasure); returns what was erased and what was kept."""
     pid = person.id
     identities = list(session.exec(select(Identity).where(Identity.person_id == pid)))
     identity_ids = [i.id for i in identities]
-    # How an owner text may name them: their name as it looks, a Slack mention ("@Carla Smit" or
-    # as Slack sent it). Not a first name alone: a colleague of that first name may be meant.
-    spoken = {skeleton(person.display_name), skeleton(f"@{person.display_name}")}
+    # How an owner text may name them: as it named them when it was read (bot/monitor.py
+    # resolve_owners: their name, "@name", a first name no colleague shares) or as a mention.
+    colleagues = store.organisation_people(session, person.organisation_id)
     mentions = {f"<@{i.external_id}>".casefold() for i in identities}
     done: dict[str, int] = {}
 
@@ -146,9 +146,14 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
             .where(IndicatorOwner.person_id == pid)
         )
     )
+
+    def names_them(name: str) -> bool:
+        colleague = named_by(name, colleagues)
+        return colleague is not None and colleague.id == pid
+
     for ind in owned:
         parts = [name.strip() for name in owner_parts(ind.owner)]
-        kept = [name for name in parts if name and skeleton(name) not in spoken and name.casefold() not in mentions]
+        kept = [name for name in parts if name and not names_them(name) and name.casefold() not in mentions]
         ind.owner = ", ".join(kept) or None
     session.exec(delete(IndicatorOwner).where(IndicatorOwner.person_id == pid))
     open_reminders = set(session.exec(select(Reminder.id).where(Reminder.person_id == pid, Reminder.status == "open")))
@@ -172,7 +177,7 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     done["app installations naming them"] = session.exec(
         update(INSTALLATIONS).where(installer).values(user_id="", **dict.fromkeys(INSTALLER_SECRETS))
     ).rowcount
-    done["messages naming them"] = unname(session, person)
+    done["messages naming them"] = unname(session, person, default_locale)
     person.display_name = FORGOTTEN
     person.locale = person.timezone = person.working_hours = person.working_days = None
     person.away_until = None
@@ -192,15 +197,17 @@ def forget(session: Session, person: Person, default_tz: str) -> dict[str, int]:
     return done
 
 
-def unname(session: Session, person: Person) -> int:
+def unname(session: Session, person: Person, default_locale: str) -> int:
     """Messages the bot wrote to others naming this person ("Anna reageerde op …", an escalation,
-    a description they measure), in the outbox and web transcripts: in those, and only those
-    (their replies say who they are `about`), the name goes, as a whole word."""
+    a description they measure), in the outbox and web transcripts: where a reply records that
+    it names them, that name goes, in the reader's language."""
     name, changed = person.display_name, 0
-    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    words = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    # Rows that may name them: by their name or first name, as stored (JSON may \u-escape letters).
+    forms = {form for text in {name, name.split(" ")[0]} for form in (text, json.dumps(text)[1:-1])}
     for table in (OutboxMessage, ChatMessage):
-        stored = cast(table.body, Text)  # JSON as stored: non-ASCII letters may be \u-escaped
-        maybe = or_(*(stored.contains(form, autoescape=True) for form in {name, json.dumps(name)[1:-1]}))
+        stored = cast(table.body, Text)
+        maybe = or_(*(stored.contains(form, autoescape=True) for form in forms))
         query = select(table, Person.locale)
         if table is ChatMessage:
             query = query.join(Identity, Identity.id == ChatMessage.identity_id)
@@ -208,31 +215,66 @@ def unname(session: Session, person: Person) -> int:
         else:
             query = query.outerjoin(Person, Person.id == OutboxMessage.person_id)
         for record, locale in session.exec(query.where(maybe)):
-            label = t(record.body.get("locale") or locale or "nl", "forgotten_person")
-            body = without_name(record.body, person.id, pattern, label)
+            label = t(record.body.get("locale") or locale or default_locale, "forgotten_person")
+            body = without_name(record.body, person.id, words, label)
             if body != record.body:
                 record.body = body
                 changed += 1
     return changed
 
 
-def without_name(value, pid: int, pattern: re.Pattern, label: str, about: bool = False):
-    """`value` with the name gone from the text of every reply that is about `pid`."""
-    if isinstance(value, dict):
-        about = about or pid in (value.get("about") or [])
-        return {key: without_name(item, pid, pattern, label, about) for key, item in value.items()}
+def without_name(value, pid: int, words: re.Pattern, label: str):
+    """`value` with this person's name gone from every reply in it that names them."""
     if isinstance(value, list):
-        return [without_name(item, pid, pattern, label, about) for item in value]
-    return pattern.sub(label, value) if about and isinstance(value, str) else value
+        return [without_name(item, pid, words, label) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "names" in value:  # a reply that records where it names whom
+        return respoken(value, pid, label)
+    if "about" in value:  # written before replies recorded where: their name, as a whole word
+        return whole_words(value, words, label) if pid in (value["about"] or []) else value
+    if "kind" in value and "text" in value:  # written before replies recorded whom they name
+        return whole_words(value, words, label)
+    return {key: without_name(item, pid, words, label) for key, item in value.items()}
 
 
-def forget_browser(session: Session, identity: Identity, default_tz: str) -> None:
+def respoken(reply: dict, pid: int, label: str) -> dict:
+    """The reply with the spans that name `pid` replaced by `label`, the other spans moved along."""
+    reply = json.loads(json.dumps(reply))
+    theirs = sorted((n for n in reply["names"] if n[0] == pid), key=lambda n: -n[2])
+    for _, path, start, end in theirs:
+        *steps, key = [int(part) if part.isdigit() else part for part in path.split(".")]
+        owner = reply
+        for step in steps:
+            owner = owner[step]
+        text = owner.get(key) if isinstance(owner, dict) else None
+        if not isinstance(text, str) or not 0 <= start <= end <= len(text):
+            continue
+        owner[key] = text[:start] + label + text[end:]
+        for other in reply["names"]:
+            if other[0] != pid and other[1] == path and other[2] >= end:
+                other[2] += len(label) - (end - start)
+                other[3] += len(label) - (end - start)
+    reply["names"] = [n for n in reply["names"] if n[0] != pid]
+    reply["about"] = [p for p in reply.get("about") or [] if p != pid]
+    return reply
+
+
+def whole_words(value, words: re.Pattern, label: str):
+    if isinstance(value, dict):
+        return {key: whole_words(item, words, label) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_words(item, words, label) for item in value]
+    return words.sub(label, value) if isinstance(value, str) else value
+
+
+def forget_browser(session: Session, identity: Identity, default_tz: str, default_locale: str) -> None:
     """A local web chat visitor leaves: this browser's transcript and identity go, and with them
     the person, when the browser was their only way in (no one could reach their drafts again)."""
     person = session.get(Person, identity.person_id)
     others = session.exec(select(Identity.id).where(Identity.person_id == person.id, Identity.id != identity.id))
     if others.first() is None:
-        forget(session, person, default_tz)
+        forget(session, person, default_tz, default_locale)
         return
     session.exec(delete(ChatMessage).where(ChatMessage.identity_id == identity.id))
     session.exec(delete(WebSession).where(WebSession.identity_id == identity.id))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from bot.names import START, unmark
+
 
 @dataclass
 class Line:
@@ -54,8 +56,33 @@ class Reply:
     step: int | None = None  # the step a form reply is about
     intervention_id: int | None = None
     reminder_id: int | None = None  # a "value" reply asks for this reminder's value
-    # The people this message names to its reader: forgetting one of them rewrites it (bot/privacy.py).
+    # The people this message names to its reader, and where: [person id, field, start, end], the
+    # field a path ("text", "sections.2.lines.0.value"). Forgetting one rewrites those spans
+    # (bot/privacy.py). Filled from the names marked in the text (bot.names.naming).
     about: list[int] = field(default_factory=list)
+    names: list[list] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for path, owner, key in self.texts():
+            value = getattr(owner, key)
+            if value and START in value:
+                shown, spans = unmark(value)
+                setattr(owner, key, shown)
+                self.names += [[pid, path, start, end] for pid, start, end in spans]
+        if self.names:
+            self.about = sorted({*self.about, *(pid for pid, *_ in self.names)})
+
+    def texts(self):
+        """Where a reply may name someone: (path, object, attribute)."""
+        yield from (("text", self, "text"), ("title", self, "title"), ("note", self, "note"))
+        yield ("document", self, "document")
+        for name in ("options", "actions"):
+            for i, choice in enumerate(getattr(self, name)):
+                yield (f"{name}.{i}.label", choice, "label")
+        for i, section in enumerate(self.sections):
+            for j, line in enumerate(section.lines):
+                yield (f"sections.{i}.lines.{j}.label", line, "label")
+                yield (f"sections.{i}.lines.{j}.value", line, "value")
 
 
 def reply_to_dict(reply: Reply) -> dict:

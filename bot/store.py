@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from bot import definition
 from bot.definition import Field
 from bot.formatting import field_value
-from bot.names import shown_name
+from bot.names import naming, shown_name
 from bot.replies import Line, Section
 from bot.values import MAX_INTEGER, Invalid, owners_shown
 from models import (
@@ -99,7 +99,7 @@ def describe(
 ) -> list[Section]:
     """The description step by step, as lines of label and value. For `readers` (the page, the
     document) without the author's own settings, such as who may see it."""
-    sections = []
+    sections, colleagues = [], None
     author = session.get(Person, iv.author_id)
     for s in definition.steps():
         section = Section(no=s.no, title=s.title(locale))
@@ -108,8 +108,11 @@ def describe(
                 continue
             if f.kind == "list":
                 filled = [row for row in items(session, iv, f) if not item_is_empty(f, row)]
+                if colleagues is None and any(getattr(row, "owner", None) for row in filled):
+                    colleagues = organisation_people(session, iv.organisation_id)
                 for n, row in enumerate(filled, start=1):
-                    section.lines.append(Line(f"{f.item_label(locale)} {n}", item_text(f, row, author, locale)))
+                    line = item_text(f, row, author, locale, colleagues or [])
+                    section.lines.append(Line(f"{f.item_label(locale)} {n}", line))
                 continue
             shown = field_value(f, get(iv, f), locale)
             if shown or include_empty:
@@ -118,22 +121,19 @@ def describe(
     return sections
 
 
-def people_in(session: Session, iv: Intervention) -> list[int]:
-    """Who a description names to its reader: its author, who measures it, who commented."""
-    owners = select(IndicatorOwner.person_id).join(Indicator, Indicator.id == IndicatorOwner.indicator_id)
-    commenters = select(Comment.author_id).where(Comment.intervention_id == iv.id)
-    named = {*session.exec(owners.where(Indicator.intervention_id == iv.id)), *session.exec(commenters)}
-    return [iv.author_id, *sorted(named - {iv.author_id})]
+def organisation_people(session: Session, organisation_id: int) -> list[Person]:
+    return list(session.exec(select(Person).where(Person.organisation_id == organisation_id)))
 
 
-def item_text(f: definition.Field, row, author: Person | None, locale: str) -> str:
+def item_text(f: definition.Field, row, author: Person | None, locale: str, colleagues: list[Person]) -> str:
     """One effect, indicator or report on a line: its name, then each filled part with its label
-    ("Nulmeting: 5,8"); an owner written as "ik" is the author, by name."""
+    ("Nulmeting: 5,8"); an owner written as "ik" is the author, by name, and a name that means
+    one of the author's `colleagues` is marked as naming them."""
     parts = []
     for sub in f.items:
         value = getattr(row, sub.key)
         if sub.key == "owner" and value and author is not None:
-            value = owners_shown(value, shown_name(author.display_name, locale))
+            value = owners_shown(value, naming(author.id, shown_name(author.display_name, locale)), colleagues)
         shown = field_value(sub, value, locale)
         if shown and parts and sub.label_nl:
             shown = f"{sub.label(locale)}: {shown}"

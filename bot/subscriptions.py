@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from bot import definition, formatting
 from bot.i18n import t
 from bot.messages import channel_message
+from bot.names import naming
 from bot.replies import Reply
 from bot.schedule import next_digest, timezone
 from models import Organisation, Person, Subscription
@@ -189,9 +190,9 @@ def subscribe(
 def confirm_in_channel(session: Session, sub: Subscription, person: Person, locale: str, now: datetime) -> None:
     """Tell the channel, through the outbox like a digest: a channel the bot cannot post in
     pauses the subscription at once, and the subscriber hears why."""
-    text = t(locale, "channel.announce", name=person.display_name, what=describe(sub, locale))
+    text = t(locale, "channel.announce", name=naming(person.id, person.display_name), what=describe(sub, locale))
     key = f"subscribed:{sub.id}:{person.id}:{int(now.timestamp() * 1000)}"  # two people may subscribe at once
-    session.add(channel_message(sub, key, [Reply(text=text, about=[person.id])], now))
+    session.add(channel_message(sub, key, [Reply(text=text)], now))
 
 
 def command_of(platform: str, locale: str) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.definition import Field, Option
 from bot.formatting import number
+from bot.names import named_by, naming
 
 ME = {"ik", "me", "mij", "zelf", "myself", "i", "mijzelf"}  # an owner who is the writer
 OWNER_SEPARATOR = r"[,;&]|\s+(?:en|and)\s+"  # "Anna, Piet en ik" names three
@@ -23,11 +24,17 @@ def owner_parts(text: str | None) -> list[str]:
     return re.split(OWNER_SEPARATOR, text or "")
 
 
-def owners_shown(text: str, me: str) -> str:
-    """The owner text with "ik" as the writer's name, separators as written ("Karin en Anna")."""
+def owners_shown(text: str, me: str, people: list = ()) -> str:
+    """The owner text with "ik" as the writer's name, separators as written ("Karin en Anna"),
+    and each name that means one of `people` marked as naming them (bot.names.naming)."""
     pieces = re.split(f"({OWNER_SEPARATOR})", text)
-    named = [p.replace(p.strip(), me) if i % 2 == 0 and p.strip().casefold() in ME else p for i, p in enumerate(pieces)]
-    return "".join(named)
+    for i in range(0, len(pieces), 2):
+        name = pieces[i].strip()
+        if name.casefold() in ME:
+            pieces[i] = pieces[i].replace(name, me)
+        elif name and (person := named_by(name, people)) is not None:
+            pieces[i] = pieces[i].replace(name, naming(person.id, name))
+    return "".join(pieces)
 
 
 MONTHS = {

@@ -8,7 +8,7 @@ same transaction, so a retried event is handled once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
 from bot.library import description_reply
 from bot.messages import Owed, ReplyTo, owe_replies, release
+from bot.names import unmarked
 from bot.organisations import adopt_workspace_name, name_command
 from bot.people import workspace_organisation
 from bot.replies import Reply, Turn
@@ -111,7 +112,9 @@ class Wizard:
         """A person's indicators with their next reminders (the web page), and their language."""
         with self.db.transaction() as session:
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
-            return entries(session, run.person, self.default_tz, run.locale), run.locale
+            found = entries(session, run.person, self.default_tz, run.locale)
+            # a page, not a message: nothing to rewrite later, so no marks of whom it names
+            return [replace(e, next=unmarked(e.next)) for e in found], run.locale
 
     def read(self, person_id: int, intervention_id: int) -> Outcome:
         """A description to read outside the conversation (a Teams dialog): the description, or why

@@ -35,6 +35,7 @@ from bot.monitor import (
     reminder_reply,
     schedule_of,
 )
+from bot.names import naming
 from bot.replies import Choice, Reply
 from bot.schedule import as_utc
 from models import (
@@ -232,7 +233,7 @@ class Engine:
                     text=t(
                         locale,
                         "monitor.unreachable",
-                        name=person.display_name,
+                        name=naming(person.id, person.display_name),
                         indicators=", ".join(ind.name or "?" for ind in indicators),
                         title=iv.title or t(locale, "untitled"),
                     ),
@@ -241,7 +242,6 @@ class Engine:
                     if coordinator.id == iv.author_id
                     else [],
                     intervention_id=iv.id,
-                    about=[person.id],
                 )
                 key = f"unreachable:{person_id}:{int(now.timestamp())}:{iv.id}:{coordinator.id}"
                 enqueue(s, coordinator, key, [notice], locale, now)

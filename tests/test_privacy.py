@@ -2,6 +2,7 @@
 them so that nothing names them any more, while what they shared stays, anonymous."""
 
 import json
+import re
 
 from sqlalchemy import MetaData
 from sqlalchemy import select as sa_select
@@ -9,6 +10,7 @@ from sqlmodel import select
 
 from bot import privacy
 from bot.people import ensure_person
+from bot.replies import reply_to_dict
 from bot.values import owners_shown
 from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, OutboxMessage, Person
 from models.tables import utcnow
@@ -77,7 +79,7 @@ def test_forgetting_leaves_no_personal_data_and_keeps_what_was_shared(db):
     anna, karin = anna_and_karin(db)
     assert NAME in everything_stored(db) and SLACK_ID in everything_stored(db)
     with db.transaction() as s:
-        done = privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam")
+        done = privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam", "nl")
     assert done["drafts deleted"] == 1 and done["published descriptions kept, anonymous"] == 1
     assert done["comments kept, anonymous"] == 1 and done["measurements kept, anonymous"] == 1
     stored = everything_stored(db)
@@ -126,8 +128,8 @@ def test_forgetting_rewrites_only_the_messages_about_them_and_only_their_name(db
         s.add(ChatMessage(identity_id=web.id, sender="bot", body=about_letter | {"about": []}))
         s.add(ChatMessage(identity_id=web.id, sender="bot", body=about_letter))
     with db.transaction() as s:
-        privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam")
-        privacy.forget(s, s.get(Person, letter), "Europe/Amsterdam")
+        privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam", "nl")
+        privacy.forget(s, s.get(Person, letter), "Europe/Amsterdam", "nl")
     with db.transaction() as s:
         notice = s.exec(select(OutboxMessage).where(OutboxMessage.person_id == karin.person_id)).one()
         (reply,) = notice.body["replies"]
@@ -146,3 +148,34 @@ def test_an_owner_written_with_en_shows_each_name(db):
     karin.say("lees 1")
     assert "Piet en Karin de Boer" in str([r.sections for r in karin.last])
     assert owners_shown("Piet, ik", "Karin") == "Piet, Karin" and owners_shown("Piet & ik", "K") == "Piet & K"
+
+
+def test_forgetting_rewrites_exactly_where_a_reply_names_them(db):
+    anna = Chat(db, name="Anna", external_id="U0ANNA01", platform="slack", workspace="T1")
+    piet = Chat(db, name="Piet Bakker", external_id="U0PIET01", platform="slack", workspace="T1")
+    Chat(db, name="Anna de Vries", external_id="U0ANNA02", platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    owners = "Anna, Anna de Vries en Piet"  # Piet by a first name no colleague shares
+    walk(karin, **{"Buurtmoestuin Kruiskamp": "Moestuin Sint Anna", "ik": owners})
+    anna.say("reageer 1 stap 2: Goed onderbouwd")
+    with db.transaction() as s:
+        s.get(Person, anna.person_id).unreachable_since = utcnow()  # her indicator is paused
+    shown = [*karin.say("lees 1"), *karin.say("indicatoren")]
+    assert "Anna, Anna de Vries en Piet" in str(shown) and "gepauzeerd: Anna" in str(shown)
+    assert not re.search("[\ue000-\uf8ff]", str(shown))  # the marks of whom it names never show
+    legacy = {"text": "Anna reageerde op 'Moestuin Sint Anna'.", "kind": "info"}  # before replies said whom
+    with db.transaction() as s:
+        slack = s.exec(select(Identity).where(Identity.person_id == karin.person_id)).one()
+        for body in [*map(reply_to_dict, shown), legacy]:
+            s.add(ChatMessage(identity_id=slack.id, sender="bot", body=body))
+    with db.transaction() as s:
+        privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam", "en")  # Karin chose no language
+        privacy.forget(s, s.get(Person, piet.person_id), "Europe/Amsterdam", "en")
+        assert s.exec(select(Indicator).where(Indicator.intervention_id == 1)).one().owner == "Anna de Vries"
+        stored = [m.body for m in s.exec(select(ChatMessage).order_by(ChatMessage.id))]
+    *replies, old = stored
+    text = json.dumps(replies, ensure_ascii=False)
+    assert "Moestuin Sint Anna" in text and "Anna de Vries" in text and "(deleted user), Anna de Vries en" in text
+    assert not re.search(r"\bPiet\b|\bAnna\b(?! de Vries)", text.replace("Sint Anna", ""))
+    assert "gepauzeerd: (deleted user)" in text and "Reactie van (deleted user)" in text
+    assert old["text"] == "(deleted user) reageerde op 'Moestuin Sint (deleted user)'."  # whole words, no more known

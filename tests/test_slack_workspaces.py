@@ -384,7 +384,7 @@ def test_forgetting_the_installer_erases_them_from_the_install_and_the_workspace
     assert slack_network.install("T1", "Woonstad Noord", installer="U4").status_code == 200
     slack_network.user("U4", "T1").say("hallo")
     with db.transaction() as s:
-        privacy.forget(s, find_person(s, "slack", "T1", "U4"), "Europe/Amsterdam")
+        privacy.forget(s, find_person(s, "slack", "T1", "U4"), "Europe/Amsterdam", "nl")
     with db.engine.connect() as conn:
         installs = conn.execute(text("SELECT user_id, user_token, bot_token FROM slack_installations")).all()
     assert [(user, token) for user, token, _ in installs] == [("", None)] and installs[0][2]

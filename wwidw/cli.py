@@ -139,7 +139,9 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "secrets":
         return secrets_command(settings, args.action)
     if args.command == "person":
-        return person_command(database(settings), args.action, args.who, settings.wwidw_timezone, args.yes)
+        return person_command(
+            database(settings), args.action, args.who, (settings.wwidw_timezone, settings.wwidw_locale), args.yes
+        )
     if args.command == "export-measurements":
         return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)

@@ -12,7 +12,8 @@ from models.db import Database
 from wwidw.faults import Refused
 
 
-def person_command(db: Database, action: str, who: str, default_tz: str, sure: bool) -> int:
+def person_command(db: Database, action: str, who: str, defaults: tuple[str, str], sure: bool) -> int:
+    """`defaults`: the deployment's time zone and language."""
     with db.transaction() as session:
         found = privacy.find(session, who)
         if not found:
@@ -27,6 +28,6 @@ def person_command(db: Database, action: str, who: str, default_tz: str, sure: b
             return 0
         if not sure:
             raise Refused(f"forget erases #{person.id} {person.display_name} for good; run it again with --yes")
-        done = privacy.forget(session, person, default_tz)
+        done = privacy.forget(session, person, *defaults)
     print(f"forgot #{person.id}: " + ", ".join(f"{what} {count}" for what, count in done.items()))
     return 0

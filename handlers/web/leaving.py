@@ -12,17 +12,17 @@ from bot.privacy import forget_browser
 from handlers.web.sessions import LOCAL_COOKIE, Browsers, secure
 
 
-def leaving_routes(db, browsers: Browsers, render, guarded, default_tz: str) -> list[Route]:
+def leaving_routes(db, browsers: Browsers, render, guarded, default_tz: str, default_locale: str) -> list[Route]:
     async def leave(request: Request):
         person, identity = await run_in_threadpool(browsers.reader, request)
         if person is None or browsers.signin:
             return RedirectResponse("/", status_code=303)
         if request.method == "GET":
-            return render(request, "leave.html", person.locale or "nl")
+            return render(request, "leave.html", person.locale or default_locale)
 
         def forget():
             with db.transaction() as s:
-                forget_browser(s, identity, default_tz)
+                forget_browser(s, identity, default_tz, default_locale)
 
         await run_in_threadpool(forget)
         response = RedirectResponse("/", status_code=303)

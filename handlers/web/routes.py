@@ -420,6 +420,6 @@ def web_routes(core) -> list[BaseRoute]:
         Route("/indicatoren", indicators),
         Route("/formulier/{iv:int}/{step:int}", guarded(form_page), methods=["GET", "POST"]),
         *signin.routes(guarded, start_page),
-        *leaving_routes(db, browsers, render, guarded, settings.wwidw_timezone),
+        *leaving_routes(db, browsers, render, guarded, settings.wwidw_timezone, settings.wwidw_locale),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static")),
     ]

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot import formatting
 from bot.i18n import t
-from bot.monitor import back_at, escalation_at, hours_of, nudge_at, schedule_of
+from bot.monitor import back_at, hours_of, next_follow_up, schedule_of
 from bot.parts import TurnPart
 from bot.schedule import add_months, as_utc, next_working_morning, timezone
 from bot.values import MONTHS, Invalid, parse_date
@@ -124,10 +124,8 @@ def replan_follow_ups(session: Session, person: Person, now: datetime, default_t
     for reminder in session.exec(pending.where(Reminder.person_id == person.id)):
         if reminder.snoozed:
             reminder.follow_up_at = min(as_utc(reminder.follow_up_at), next_working_morning(now, zone, hours))
-        elif reminder.nudged_at is None:
-            reminder.follow_up_at = nudge_at(as_utc(reminder.created_at), person, default_tz)
-        elif reminder.escalated_at is None:
-            reminder.follow_up_at = escalation_at(reminder, as_utc(reminder.nudged_at), person, default_tz)
+        elif reminder.nudged_at is None or reminder.escalated_at is None:
+            reminder.follow_up_at = next_follow_up(reminder, person, default_tz)
     theirs = select(IndicatorOwner.indicator_id).where(IndicatorOwner.person_id == person.id)
     authored = select(Indicator.id).join(Intervention, Intervention.id == Indicator.intervention_id)
     colleagues = pending.where(
@@ -138,8 +136,7 @@ def replan_follow_ups(session: Session, person: Person, now: datetime, default_t
         or_(Reminder.indicator_id.in_(theirs), Reminder.indicator_id.in_(authored.where(Intervention.author_id == me))),
     )
     for reminder in session.exec(colleagues):  # the engine asks again who is there to hear it
-        owner = session.get(Person, reminder.person_id)
-        reminder.follow_up_at = escalation_at(reminder, as_utc(reminder.nudged_at), owner, default_tz)
+        reminder.follow_up_at = next_follow_up(reminder, session.get(Person, reminder.person_id), default_tz)
 
 
 def today_of(person: Person, default_tz: str) -> date:

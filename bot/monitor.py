@@ -376,13 +376,20 @@ def follow_up_wait(reminder: Reminder, owner: Person, now: datetime, default_tz:
     again with the owner's days off as they are now: an absence announced after it was planned
     holds it (a nudge comes two working days after the reminder, not counting the days away)."""
     zone = timezone(owner.timezone, default_tz)
-    due = now
-    if not reminder.snoozed and reminder.nudged_at is None:
-        due = nudge_at(as_utc(reminder.created_at), owner, default_tz)
-    elif not reminder.snoozed and reminder.escalated_at is None:
-        due = escalation_at(reminder, as_utc(reminder.nudged_at), owner, default_tz)
+    due = now if reminder.snoozed else next_follow_up(reminder, owner, default_tz) or now
     due = max(due, next_working_moment(now.astimezone(zone), hours_of(owner)).astimezone(UTC))
     return due if due > now else None
+
+
+def next_follow_up(reminder: Reminder, owner: Person, default_tz: str) -> datetime | None:
+    """When an open reminder that is not snoozed is followed up, counted from when the owner was
+    last asked (the reminder, or its re-send after a snooze): the nudge, else the escalation."""
+    asked = [as_utc(moment) for moment in (reminder.created_at, reminder.resent_at) if moment is not None]
+    if reminder.nudged_at is None:
+        return nudge_at(max(asked), owner, default_tz)
+    if reminder.escalated_at is None:
+        return escalation_at(reminder, max(as_utc(reminder.nudged_at), *asked), owner, default_tz)
+    return None
 
 
 def escalation_recipients(

@@ -227,6 +227,7 @@ class Reminder(SQLModel, table=True):
     # When the engine looks at this reminder again (snooze over, nudge, escalation); None: never.
     follow_up_at: datetime | None = Field(default=None, index=True)
     snoozed: bool = False
+    resent_at: datetime | None = None  # asked again when a snooze ended: nudges count from then
     nudged_at: datetime | None = None
     escalated_at: datetime | None = None
     answered_at: datetime | None = None

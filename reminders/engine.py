@@ -30,6 +30,7 @@ from bot.monitor import (
     escalation_recipients,
     follow_up_wait,
     hours_of,
+    next_follow_up,
     nudge_at,
     owners_of,
     reminder_reply,
@@ -185,13 +186,9 @@ class Engine:
             reminder.follow_up_at = wait
             return
         if reminder.snoozed:
-            reminder.snoozed = False
+            reminder.snoozed, reminder.resent_at = False, now
             self.send(s, owner, f"reminder:{reminder.id}:{moment}", reminder, "reminder", now, awaiting=True)
-            reminder.follow_up_at = (
-                nudge_at(now, owner, self.default_tz)
-                if reminder.nudged_at is None
-                else escalation_at(reminder, now, owner, self.default_tz)
-            )
+            reminder.follow_up_at = next_follow_up(reminder, owner, self.default_tz)
         elif reminder.nudged_at is None:
             reminder.nudged_at = now
             self.send(s, owner, f"nudge:{reminder.id}", reminder, "nudge", now, awaiting=True)

@@ -11,7 +11,9 @@ from sqlmodel import select
 from bot.absence import replan_person
 from bot.formatting import language
 from bot.monitor import as_utc
+from bot.replies import Turn
 from bot.schedule import timezone
+from bot.wizard import Wizard
 from handlers.slack.delivery import SlackTransport
 from handlers.slack.installations import OneWorkspace
 from models import Indicator, Person, Reminder
@@ -185,6 +187,23 @@ def test_a_colleague_back_early_hears_the_escalation_that_waited_for_them(db, fa
     away(db, bram, None, at(2, 3, 10))
     run(world, at(2, 3, 10, 1))
     assert channels(fake_slack) == ["U1", "U1", "U2"]
+
+
+def test_a_snoozed_reminder_is_nudged_counting_from_when_it_came_again(db, fake_slack, world):
+    anna = slack_person(db, "U1", "Anna Jansen")
+    slack_person(db, "U2", "Bram de Boer")
+    published(db, anna, [WITH_BRAM])
+    run(world, at(1, 27))
+    with db.transaction() as s:
+        (reminder_id,) = s.exec(select(Reminder.id)).all()
+    Wizard(db).handle(anna, Turn(action=f"rem:later:{reminder_id}"))  # "Later": it comes again
+    run(world, at(1, 28))  # on Thursday: its nudge two working days on, Monday
+    away(db, anna, date(2027, 2, 26), at(1, 28, 10))
+    away(db, anna, None, at(1, 28, 11))  # days off announced and taken back: nothing moves earlier
+    run(world, at(1, 29, 10))
+    assert channels(fake_slack) == ["U1", "U1"]
+    run(world, at(2, 1, 10))
+    assert channels(fake_slack) == ["U1", "U1", "U1"] and "Geheugensteuntje" in str(fake_slack.posts()[2].args["blocks"])
 
 
 # --- typed in the chat ------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import json
 import re
 from datetime import date, datetime
 
-from sqlalchemy import Text, cast, column, delete, or_, update
-from sqlalchemy import table as table_of
+from sqlalchemy import Text, cast, delete, or_, update
 from sqlmodel import Session, select
 
 from bot import store
@@ -41,11 +40,6 @@ from models import (
     WebSession,
 )
 from models.tables import utcnow
-
-# What Slack's installation store (slack_sdk's tables, handlers/slack/installations.py) keeps of
-# whoever installed the app: their user id and user token. The workspace's bot token stays.
-INSTALLER_SECRETS = ("user_token", "user_refresh_token", "user_scopes", "user_token_expires_at")
-INSTALLATIONS = table_of("slack_installations", column("user_id"), *(column(name) for name in INSTALLER_SECRETS))
 
 
 def plain(value):
@@ -76,7 +70,7 @@ def find(session: Session, ref: str) -> list[Person]:
 def export(session: Session, person: Person) -> dict:
     """Everything stored about one person, as data (the right of access)."""
     pid = person.id
-    identities = list(session.exec(select(Identity).where(Identity.person_id == pid)))
+    identities = identities_of(session, person)
     identity_ids = [i.id for i in identities]
     organisation = session.get(Organisation, person.organisation_id)
     authored = session.exec(select(Intervention).where(Intervention.author_id == pid).order_by(Intervention.id))
@@ -120,10 +114,15 @@ def export(session: Session, person: Person) -> dict:
     }
 
 
+def identities_of(session: Session, person: Person) -> list[Identity]:
+    return list(session.exec(select(Identity).where(Identity.person_id == person.id)))
+
+
 def forget(session: Session, person: Person, default_tz: str, default_locale: str) -> dict[str, int]:
-    """Erase one person (the right of erasure); returns what was erased and what was kept."""
+    """Erase one person (the right of erasure); returns what was erased and what was kept. What a
+    platform keeps of them outside our tables (Slack's installs) the assembly erases too."""
     pid = person.id
-    identities = list(session.exec(select(Identity).where(Identity.person_id == pid)))
+    identities = identities_of(session, person)
     identity_ids = [i.id for i in identities]
     # How an owner text may name them: as it named them when it was read (bot/monitor.py
     # resolve_owners: their name, "@name", a first name no colleague shares) or as a mention.
@@ -172,11 +171,6 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
     }
     for what, statement in gone.items():
         done[what] = session.exec(statement).rowcount
-    slack_ids = [i.external_id for i in identities if i.platform == "slack"]
-    installer = INSTALLATIONS.c.user_id.in_(slack_ids)
-    done["app installations naming them"] = session.exec(
-        update(INSTALLATIONS).where(installer).values(user_id="", **dict.fromkeys(INSTALLER_SECRETS))
-    ).rowcount
     done["messages naming them"] = unname(session, person, default_locale)
     person.display_name = FORGOTTEN
     person.locale = person.timezone = person.working_hours = person.working_days = None

@@ -203,7 +203,8 @@ def test_a_snoozed_reminder_is_nudged_counting_from_when_it_came_again(db, fake_
     run(world, at(1, 29, 10))
     assert channels(fake_slack) == ["U1", "U1"]
     run(world, at(2, 1, 10))
-    assert channels(fake_slack) == ["U1", "U1", "U1"] and "Geheugensteuntje" in str(fake_slack.posts()[2].args["blocks"])
+    assert channels(fake_slack) == ["U1", "U1", "U1"]
+    assert "Geheugensteuntje" in str(fake_slack.posts()[2].args["blocks"])
 
 
 # --- typed in the chat ------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import inspect, text
 from sqlmodel import select as select_rows
 
-from bot import privacy
 from bot.messages import enqueue
 from bot.organisations import web_may_use
 from bot.people import ensure_person, find_person
@@ -27,6 +26,7 @@ from reminders.digests import Digests
 from reminders.outbox import OutboxSender
 from tests.fakes.slack_api import CLIENT_ID, CLIENT_SECRET
 from tests.slack_driver import start_install, texts
+from tests.test_cli_and_storage import wwidw
 from tests.test_digests import describe, organisation_of, subscription
 
 
@@ -384,7 +384,9 @@ def test_forgetting_the_installer_erases_them_from_the_install_and_the_workspace
     assert slack_network.install("T1", "Woonstad Noord", installer="U4").status_code == 200
     slack_network.user("U4", "T1").say("hallo")
     with db.transaction() as s:
-        privacy.forget(s, find_person(s, "slack", "T1", "U4"), "Europe/Amsterdam", "nl")
+        installer = find_person(s, "slack", "T1", "U4").id
+    forgot = wwidw("person", "forget", str(installer), "--yes", database_url=db.url)
+    assert forgot.returncode == 0 and "app installations naming them 1" in forgot.stdout, forgot.stderr
     with db.engine.connect() as conn:
         installs = conn.execute(text("SELECT user_id, user_token, bot_token FROM slack_installations")).all()
     assert [(user, token) for user, token, _ in installs] == [("", None)] and installs[0][2]

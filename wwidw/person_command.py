@@ -7,6 +7,7 @@ import json
 import sys
 
 from bot import privacy
+from handlers.slack.installations import forget_installer
 from models import Organisation
 from models.db import Database
 from wwidw.faults import Refused
@@ -28,6 +29,8 @@ def person_command(db: Database, action: str, who: str, defaults: tuple[str, str
             return 0
         if not sure:
             raise Refused(f"forget erases #{person.id} {person.display_name} for good; run it again with --yes")
+        slack_ids = [i.external_id for i in privacy.identities_of(session, person) if i.platform == "slack"]
         done = privacy.forget(session, person, *defaults)
+        done["app installations naming them"] = forget_installer(session, slack_ids)
     print(f"forgot #{person.id}: " + ", ".join(f"{what} {count}" for what, count in done.items()))
     return 0

@@ -25,8 +25,9 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import desc, select
+from sqlalchemy import MetaData, desc, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from models.db import Database
@@ -36,6 +37,21 @@ log = logging.getLogger("wwidw.slack")
 ROTATE_BEFORE = 120  # minutes before expiry a token is refreshed (bolt's default)
 FRESH = 30.0  # seconds a workspace's token, once read, is used before it is read again
 STATE_LIFETIME = 600  # seconds between "Add to Slack" and Slack's redirect back
+# What the installation store keeps of whoever installed the app: their user id and user token.
+INSTALLER_SECRETS = ("user_token", "user_refresh_token", "user_scopes", "user_token_expires_at")
+INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    MetaData(), SQLAlchemyInstallationStore.default_installations_table_name
+)
+
+
+def forget_installer(session: Session, user_ids: list[str]) -> int:
+    """A forgotten person (`wwidw person forget`) leaves the installs they made: their user id and
+    user token go, the workspace's bot token stays. Returns how many installs named them."""
+    if not user_ids:
+        return 0
+    erased = dict.fromkeys(INSTALLER_SECRETS) | {"user_id": ""}
+    theirs = update(INSTALLATIONS).where(INSTALLATIONS.c.user_id.in_(user_ids))
+    return session.connection().execute(theirs.values(erased)).rowcount
 
 
 class SealedInstallationStore(SQLAlchemyInstallationStore):

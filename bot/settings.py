@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The bot scopes an install asks for; handlers/slack/manifest.yaml lists the same, with the reason for each.
@@ -36,8 +37,8 @@ class Settings(BaseSettings):
     teams_botframework_url: str = "https://api.botframework.com"
     # Fernet keys (comma-separated, the first seals) for the secrets stored in the database.
     wwidw_secret_key: SecretStr | None = None
-    wwidw_locale: str = "nl"
-    wwidw_timezone: str = "Europe/Amsterdam"
+    wwidw_locale: Literal["nl", "en"] = "nl"
+    wwidw_timezone: str = "Europe/Amsterdam"  # an IANA name; everyone's own time zone when theirs is unknown
     # The organisation web chat users belong to (the local web chat has no accounts).
     wwidw_web_organisation: str = "Lokaal"
     # How people come into the web pages: "local" (type a name, join a local organisation) or
@@ -46,6 +47,15 @@ class Settings(BaseSettings):
     # The host names the bot answers to (comma-separated; `*.example.nl` and `*` allowed): a request
     # for any other is refused, so a web page elsewhere cannot reach a local bot by DNS rebinding.
     wwidw_allowed_hosts: str = "localhost,127.0.0.1"
+
+    @field_validator("wwidw_timezone")
+    @classmethod
+    def known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"no time zone {name!r}; give one such as Europe/Amsterdam") from None
+        return name
 
     @property
     def slack_workspaces(self) -> bool:

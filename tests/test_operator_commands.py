@@ -5,6 +5,7 @@ non-zero exit code, no traceback. And `wwidw --version`, and `postgres://` URLs.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -117,6 +118,13 @@ def test_serve_on_a_read_only_data_folder_stops_in_one_line(tmp_path):
     assert "may write its folder" in line and exported.startswith("wwidw export: cannot use the database")
 
 
+def test_serve_on_a_port_in_use_stops_in_one_line(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        line = one_line(wwidw("serve", "--port", str(port), cwd=tmp_path))
+    assert line.startswith(f"wwidw serve: cannot listen on 127.0.0.1:{port}: the port is in use;")
+
+
 def test_renaming_an_organisation_says_what_is_wrong_in_words(db, tmp_path):
     from bot.people import ensure_person
 
@@ -145,6 +153,10 @@ def test_a_setting_that_is_not_valid_is_one_line(tmp_path):
     line = one_line(wwidw("serve", "--port", "0", cwd=tmp_path, WWIDW_WEB_LOGIN="yes"))
     assert line.startswith("wwidw serve: the setting WWIDW_WEB_LOGIN is not valid") and "'signin'" in line
     assert list(tmp_path.iterdir()) == []
+    zone = one_line(wwidw("serve", "--port", "0", cwd=tmp_path, WWIDW_TIMEZONE="Europe/Amsterdma"))
+    assert "WWIDW_TIMEZONE is not valid" in zone and "Europe/Amsterdma" in zone  # not UTC, silently
+    language = one_line(wwidw("serve", "--port", "0", cwd=tmp_path, WWIDW_LOCALE="fr"))
+    assert "WWIDW_LOCALE is not valid" in language and "'en'" in language
 
 
 def test_the_version_is_the_packages(tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import json
 import logging
+import socket
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -254,16 +256,26 @@ def worker_command(settings: Settings) -> int:
 
 
 def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
+    sock = listening(host, port)
     core = ready(settings)
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
     if host not in ("127.0.0.1", "localhost") and settings.allowed_hosts == ["localhost", "127.0.0.1"]:
         logging.getLogger("wwidw").warning(
             "WWIDW_ALLOWED_HOSTS is localhost only: set it to this server's host names (Slack and Teams use them too)"
         )
-    uvicorn.run(
-        create_app(core=core, with_reminders=with_reminders), host=host, port=port, log_level="info", access_log=False
-    )
+    app = create_app(core=core, with_reminders=with_reminders)
+    uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False)).run(sockets=[sock])
     return 0
+
+
+def listening(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before uvicorn starts, so a port in use is one line of ours."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)  # uvicorn's own backlog
+    except OSError as e:
+        why = "the port is in use" if e.errno == errno.EADDRINUSE else str(e.strerror).split(" (while")[0]
+        raise Refused(f"cannot listen on {host}:{port}: {why}; stop what uses it or choose another --port") from None
 
 
 def teams_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -29,11 +29,12 @@ REPLY_LEASE = timedelta(seconds=30)
 OUTBOX = OutboxMessage.__table__
 # Built once: statement building costs more than running these.
 INSERT = OUTBOX.insert()
+SEEN_WAITING = 8  # earlier waiting messages of a channel a reply looks at; more: it waits its turn
 EARLIER = (
     sql_select(OUTBOX.c.id)
     .where(OUTBOX.c.channel == bindparam("channel"), OUTBOX.c.status.in_(("pending", "sending")))
     .where(OUTBOX.c.id < bindparam("id"))
-    .limit(1)
+    .limit(SEEN_WAITING)
 )
 
 
@@ -51,7 +52,9 @@ class Owed:
     """A turn's replies as written to the outbox, for the answering process to try first."""
 
     row: dict  # the outbox row's values, its id included
-    clear: bool  # no earlier message of its channel was waiting when it was written
+    # The earlier messages of its channel that waited when it was written (at most SEEN_WAITING):
+    # often the reply before, delivered a moment ago by this process but not yet recorded.
+    earlier: tuple[int, ...]
 
 
 def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], locale: str) -> Owed | None:
@@ -76,7 +79,7 @@ def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], l
     }
     conn = s.connection()
     row["id"] = conn.execute(INSERT, row).inserted_primary_key[0]
-    return Owed(row, clear=conn.execute(EARLIER, {"channel": to.channel, "id": row["id"]}).first() is None)
+    return Owed(row, tuple(conn.execute(EARLIER, {"channel": to.channel, "id": row["id"]}).scalars()))
 
 
 def reach_order(identity: Identity) -> tuple[int, int]:

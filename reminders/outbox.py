@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlmodel import Session
 
-from bot.messages import Owed
+from bot.messages import SEEN_WAITING, Owed
 from bot.replies import Reply, reply_to_dict
 from models import OutboxMessage
 from models.db import Database
@@ -36,6 +36,7 @@ from models.tables import utcnow
 log = logging.getLogger("wwidw.outbox")
 OUTBOX = OutboxMessage.__table__
 MAX_ATTEMPTS = 12
+REMEMBERED = 4096  # first tries delivered that a process keeps in mind (bot/messages.py SEEN_WAITING)
 SENDING = OUTBOX.c.status == "sending"  # still this sender's: not taken over since
 SENT = (
     update(OUTBOX)
@@ -135,6 +136,13 @@ class OutboxSender:
         self.pace = timedelta(seconds=pace)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
         self.recorded = threading.Condition()  # notified after each pass's outcomes are written
+        # First tries delivered, their recording maybe still to be written: a reply behind one of
+        # them need not wait for the database to say so. Written together, one statement for all
+        # that came in meanwhile (a group commit), by whichever thread holds `writing`.
+        self.delivered: dict[int, None] = {}  # the latest REMEMBERED, oldest first
+        self.unwritten: list[dict] = []
+        self.settling = threading.Lock()
+        self.writing = threading.Lock()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -202,7 +210,7 @@ class OutboxSender:
             row = self.rewrite(row, replies)
             if row is None:
                 return None
-        if not owed.clear and not self.wait_turn(row["id"], time.monotonic() + wait):
+        if not self.clear(owed) and not self.wait_turn(row["id"], time.monotonic() + wait):
             return None
         message = envelope(row, unsure=False)
         result = self.attempt(message)
@@ -214,6 +222,13 @@ class OutboxSender:
         if not isinstance(result, Sent):
             log.warning("reply %s not delivered yet: %s", message.id, result.error)
         return result
+
+    def clear(self, owed: Owed) -> bool:
+        """Whether nothing of the reply's channel waits before it, as far as this process knows."""
+        if len(owed.earlier) >= SEEN_WAITING:
+            return False
+        with self.settling:
+            return all(mid in self.delivered for mid in owed.earlier)
 
     def wait_turn(self, message_id: int, deadline: float) -> bool:
         """Wait until no earlier message of the reply's channel waits; False (and the reply left to
@@ -235,11 +250,28 @@ class OutboxSender:
                 self.recorded.wait(0.05)
 
     def settle(self, message: Envelope, sent: Sent, now: datetime) -> None:
-        """`record` for the usual end of a first try: delivered. One prepared statement on a plain
-        connection, as this follows every answer. (A reply does not push back what waits in its
-        channel: it answered the person, and Slack allows short bursts.)"""
-        with self.db.connection() as conn:
-            conn.execute(SENT, {"mid": message.id, "ref": sent.ref, "now": now})
+        """`record` for the usual end of a first try: delivered. This follows every answer, so the
+        deliveries of replies that end together are written in one prepared statement. (A reply
+        does not push back what waits in its channel: it answered the person, and Slack allows
+        short bursts.) Should the process die before it is written, a sender looks the reply up
+        on the platform before sending it again: it is delivered once."""
+        with self.settling:
+            self.delivered[message.id] = None
+            if len(self.delivered) > REMEMBERED:
+                del self.delivered[next(iter(self.delivered))]
+            self.unwritten.append({"mid": message.id, "ref": sent.ref, "now": now})
+        while self.writing.acquire(blocking=False):
+            try:
+                with self.settling:
+                    batch, self.unwritten = self.unwritten, []
+                if batch:
+                    with self.db.connection() as conn:
+                        conn.execute(SENT, batch)
+            finally:
+                self.writing.release()
+            with self.settling:
+                if not self.unwritten:  # else one came in while this was written: write it too
+                    return
 
     def wake(self) -> None:
         with self.recorded:

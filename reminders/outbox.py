@@ -140,6 +140,7 @@ class OutboxSender:
         # them need not wait for the database to say so. Written together, one statement for all
         # that came in meanwhile (a group commit), by whichever thread holds `writing`.
         self.delivered: dict[int, None] = {}  # the latest REMEMBERED, oldest first
+        self.trying: dict[int, threading.Event] = {}  # first tries under way, set when they end
         self.unwritten: list[dict] = []
         self.settling = threading.Lock()
         self.writing = threading.Lock()
@@ -205,12 +206,23 @@ class OutboxSender:
         post when some were shown otherwise (in a modal). Earlier messages of the channel go first:
         it waits up to `wait` seconds for them, then leaves the reply to the senders. Returns the
         outcome, or None when nothing was tried now."""
+        ended = threading.Event()
+        with self.settling:
+            self.trying[owed.row["id"]] = ended
+        try:
+            return self.try_now(owed, replies, time.monotonic() + wait)
+        finally:
+            with self.settling:
+                del self.trying[owed.row["id"]]
+            ended.set()
+
+    def try_now(self, owed: Owed, replies: list[Reply] | None, deadline: float) -> Result | None:
         row = owed.row
         if replies is not None:
             row = self.rewrite(row, replies)
             if row is None:
                 return None
-        if not self.clear(owed) and not self.wait_turn(row["id"], time.monotonic() + wait):
+        if not self.clear(owed, deadline) and not self.wait_turn(row["id"], deadline):
             return None
         message = envelope(row, unsure=False)
         result = self.attempt(message)
@@ -223,10 +235,17 @@ class OutboxSender:
             log.warning("reply %s not delivered yet: %s", message.id, result.error)
         return result
 
-    def clear(self, owed: Owed) -> bool:
-        """Whether nothing of the reply's channel waits before it, as far as this process knows."""
+    def clear(self, owed: Owed, deadline: float) -> bool:
+        """Whether nothing of the reply's channel waits before it, as far as this process knows:
+        the earlier ones were this process's first tries, which it waits to end (the person often
+        answers the instant the reply before arrives, before its try has ended here)."""
         if len(owed.earlier) >= SEEN_WAITING:
             return False
+        for mid in owed.earlier:
+            with self.settling:
+                ended = self.trying.get(mid)
+            if ended is not None:
+                ended.wait(max(0.0, deadline - time.monotonic()))
         with self.settling:
             return all(mid in self.delivered for mid in owed.earlier)
 

@@ -151,3 +151,27 @@ def test_delivered_replies_leave_the_outbox_after_two_days_and_reminders_stay(sl
     with db.transaction() as s:
         left = sorted((r.dedupe_key.split(":")[0], r.status) for r in s.exec(select(OutboxMessage)))
     assert left == [("reminder", "pending"), ("reply", "sending")]  # the one still owed stays
+
+
+def test_an_answer_given_while_the_reply_before_is_still_being_posted_gets_its_reply_after_it(slack, db, fake_slack):
+    """People answer the instant a question appears, before Slack's answer to that post is back."""
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    before = fake_slack.last_seq
+    slow = {"left": 1}
+
+    def slow_answer(call):
+        if call.method == "chat.postMessage" and slow["left"]:
+            slow["left"] -= 1
+            time.sleep(0.5)  # posted, but the answering process does not know yet
+
+    fake_slack.listener = slow_answer
+    send(anna, "Titel")
+    fake_slack.wait_for("chat.postMessage", after=before, channel="DU1")
+    send(anna, "Kruiskamp")  # while the first try of the reply before is under way
+    fake_slack.wait_for("chat.postMessage", after=before, count=2, channel="DU1")
+    posts = delivered(fake_slack, before)
+    assert ["In welke wijk" in texts(p) for p in posts] == [True, False] and "In welke gemeente" in texts(posts[1])
+    first_try_done(db, fake_slack, before)
+    with db.transaction() as s:  # both by their first tries, no sender needed
+        assert {r.status for r in s.exec(select(OutboxMessage))} == {"sent"}

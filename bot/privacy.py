@@ -146,13 +146,20 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
         )
     )
 
-    def names_them(name: str) -> bool:
-        colleague = named_by(name, colleagues)
-        return colleague is not None and colleague.id == pid
+    links = session.exec(select(IndicatorOwner).where(IndicatorOwner.indicator_id.in_([i.id for i in owned])))
+    measuring: dict[int, set[int]] = {}
+    for link in links:
+        measuring.setdefault(link.indicator_id, set()).add(link.person_id)
+
+    def names_them(name: str, ind: Indicator) -> bool:
+        """As the text named them when it was read: among their colleagues, or, should a colleague
+        of their first name have come since, among those who measure this indicator."""
+        linked = [p for p in colleagues if p.id in measuring.get(ind.id, ())]
+        return any(getattr(named_by(name, people), "id", None) == pid for people in (colleagues, linked))
 
     for ind in owned:
         parts = [name.strip() for name in owner_parts(ind.owner)]
-        kept = [name for name in parts if name and not names_them(name) and name.casefold() not in mentions]
+        kept = [name for name in parts if name and not names_them(name, ind) and name.casefold() not in mentions]
         ind.owner = ", ".join(kept) or None
     session.exec(delete(IndicatorOwner).where(IndicatorOwner.person_id == pid))
     open_reminders = set(session.exec(select(Reminder.id).where(Reminder.person_id == pid, Reminder.status == "open")))
@@ -197,8 +204,9 @@ def unname(session: Session, person: Person, default_locale: str) -> int:
     it names them, that name goes, in the reader's language."""
     name, changed = person.display_name, 0
     words = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-    # Rows that may name them: by their name or first name, as stored (JSON may \u-escape letters).
-    forms = {form for text in {name, name.split(" ")[0]} for form in (text, json.dumps(text)[1:-1])}
+    # Rows that may name them: by a span of theirs (written as JSON: `[12, "text", 0, 4]`), or,
+    # written before replies recorded spans, by their name as stored (JSON may \u-escape letters).
+    forms = {span_start(person), name, json.dumps(name)[1:-1]}
     for table in (OutboxMessage, ChatMessage):
         stored = cast(table.body, Text)
         maybe = or_(*(stored.contains(form, autoescape=True) for form in forms))
@@ -214,7 +222,19 @@ def unname(session: Session, person: Person, default_locale: str) -> int:
             if body != record.body:
                 record.body = body
                 changed += 1
+    # The list someone was offered last (to choose from by typing) holds its labels as shown.
+    listed = cast(Conversation.offered, Text)
+    offers = select(Conversation, Person.locale).join(Person, Person.id == Conversation.person_id)
+    offers = offers.where(or_(*(listed.contains(form, autoescape=True) for form in forms - {span_start(person)})))
+    for conversation, locale in session.exec(offers):
+        label = t(locale or default_locale, "forgotten_person")
+        conversation.offered = [[words.sub(label, shown), value] for shown, value in conversation.offered]
     return changed
+
+
+def span_start(person: Person) -> str:
+    """How a span that names them begins in the stored JSON of a reply."""
+    return f'[{person.id}, "'
 
 
 def without_name(value, pid: int, words: re.Pattern, label: str):

@@ -91,7 +91,9 @@ MONTHS = {
 }
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and the private-use characters that mark names in replies (bot/names.py):
+# typed, they could make a reply say it names someone.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000-\ue019]")
 MAX_INTEGER = 2**31 - 1  # what an INTEGER column holds on every database we support
 
 

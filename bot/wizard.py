@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
 from bot.library import description_reply
 from bot.messages import Owed, ReplyTo, owe_replies, release
-from bot.names import unmarked
+from bot.names import STRAY, unmarked
 from bot.organisations import adopt_workspace_name, name_command
 from bot.people import workspace_organisation
 from bot.replies import Reply, Turn
@@ -56,6 +56,9 @@ class Wizard:
         """Apply one turn; returns the replies, or None when `event_id` was handled before. With
         `reply_to`, the replies are put in the outbox in the turn's own transaction: stored answer
         and owed question commit together (the adapter then makes the first try at once)."""
+
+        if turn.text and STRAY.search(turn.text):
+            turn = replace(turn, text=STRAY.sub("", turn.text))  # marks of names are ours only
 
         def one_turn(session) -> Outcome:
             if event_id:

@@ -9,10 +9,22 @@ from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from bot import privacy
+from bot.names import naming
 from bot.people import ensure_person
 from bot.replies import reply_to_dict
 from bot.values import owners_shown
-from models import ChatMessage, Comment, Identity, Indicator, Intervention, Measurement, OutboxMessage, Person
+from models import (
+    ChatMessage,
+    Comment,
+    Conversation,
+    Identity,
+    Indicator,
+    IndicatorOwner,
+    Intervention,
+    Measurement,
+    OutboxMessage,
+    Person,
+)
 from models.tables import utcnow
 from tests.helpers import FULL_WALK, Chat
 from tests.test_cli_and_storage import wwidw
@@ -179,3 +191,67 @@ def test_forgetting_rewrites_exactly_where_a_reply_names_them(db):
     assert not re.search(r"\bPiet\b|\bAnna\b(?! de Vries)", text.replace("Sint Anna", ""))
     assert "gepauzeerd: (deleted user)" in text and "Reactie van (deleted user)" in text
     assert old["text"] == "(deleted user) reageerde op 'Moestuin Sint (deleted user)'."  # whole words, no more known
+
+
+def stored_for(db, chat, replies) -> None:
+    """What a web transcript keeps of replies shown to `chat`."""
+    with db.transaction() as s:
+        identity = s.exec(select(Identity).where(Identity.person_id == chat.person_id)).one()
+        for reply in replies:
+            s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(reply)))
+
+
+def transcripts(db) -> str:
+    with db.transaction() as s:
+        return json.dumps([m.body for m in s.exec(select(ChatMessage))], ensure_ascii=False)
+
+
+def test_a_name_written_otherwise_or_changed_since_is_rewritten_where_it_was_shown(db):
+    anais = Chat(db, name="Anaïs Dubois", external_id="U0ANAIS1", platform="slack", workspace="T1")
+    jan = Chat(db, name="jdevries", external_id="U0JAN0001", platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(karin, **{"ik": "anais en ik"})  # no accent, no capital: her all the same
+    jan.say("reageer 1 stap 2: Goed onderbouwd")
+    stored_for(db, karin, karin.say("lees 1"))
+    with db.transaction() as s:
+        s.get(Person, jan.person_id).display_name = "Jan de Vries"  # his Slack profile, changed since
+    with db.transaction() as s:
+        privacy.forget(s, s.get(Person, anais.person_id), "Europe/Amsterdam", "nl")
+        privacy.forget(s, s.get(Person, jan.person_id), "Europe/Amsterdam", "nl")
+        notice = s.exec(select(OutboxMessage).where(OutboxMessage.person_id == karin.person_id)).one().body
+    assert "anais" not in transcripts(db) and "jdevries" not in transcripts(db)
+    assert notice["replies"][0]["text"].startswith("(verwijderde gebruiker) reageerde")
+
+
+def test_a_first_name_that_meant_them_stays_theirs_when_a_colleague_of_that_name_comes(db):
+    karin = Chat(db, name="Karin Smit", external_id="U0KARINA", platform="slack", workspace="T1")
+    anna = Chat(db, name="Anna Jansen", external_id="U0ANNA01", platform="slack", workspace="T1")
+    walk(anna, **{"ik": "Karin"})  # the only Karin then
+    other = Chat(db, name="Karin de Boer", external_id="U0KARINB", platform="slack", workspace="T1")
+    with db.transaction() as s:
+        privacy.forget(s, s.get(Person, karin.person_id), "Europe/Amsterdam", "nl")
+    with db.transaction() as s:
+        ind = s.exec(select(Indicator)).one()
+        owners = list(s.exec(select(IndicatorOwner.person_id).where(IndicatorOwner.indicator_id == ind.id)))
+    assert ind.owner is None and owners == [anna.person_id] and other.person_id not in owners  # the author's now
+
+
+def test_forgetting_leaves_their_name_in_no_list_offered_to_choose_from(db):
+    anna = Chat(db, name="Anna Jansen", external_id="U0ANNA01", platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(karin, **{"ik": "Anna Jansen"})
+    with db.transaction() as s:
+        s.get(Person, anna.person_id).unreachable_since = utcnow()
+    assert "gepauzeerd: Anna Jansen" in str(karin.say("indicatoren"))
+    with db.transaction() as s:
+        privacy.forget(s, s.get(Person, anna.person_id), "Europe/Amsterdam", "nl")
+        offered = s.exec(select(Conversation).where(Conversation.person_id == karin.person_id)).one().offered
+    assert "Anna" not in json.dumps(offered) and "(verwijderde gebruiker)" in json.dumps(offered)
+
+
+def test_a_typed_mark_names_no_one(db):
+    anna = Chat(db, name="Anna Jansen", external_id="U0ANNA01", platform="slack", workspace="T1")
+    karin = Chat(db, name="Karin de Boer", external_id="U0KARIN1", platform="slack", workspace="T1")
+    walk(karin, **{"Buurtmoestuin Kruiskamp": "Tuin " + naming(anna.person_id, "Zonnebloem")})
+    shown = karin.say("lees 1")
+    assert shown[0].title == "Tuin Zonnebloem" and anna.person_id not in shown[0].about  # typed, no mark

@@ -212,8 +212,13 @@ class OutboxSender:
         try:
             return self.try_now(owed, replies, time.monotonic() + wait)
         finally:
-            with self.settling:
-                del self.trying[owed.row["id"]]
+            self.tried(owed.row["id"])
+
+    def tried(self, message_id: int) -> None:
+        """A first try has ended: the replies waiting behind it go on."""
+        with self.settling:
+            ended = self.trying.pop(message_id, None)
+        if ended is not None:
             ended.set()
 
     def try_now(self, owed: Owed, replies: list[Reply] | None, deadline: float) -> Result | None:
@@ -279,6 +284,7 @@ class OutboxSender:
             if len(self.delivered) > REMEMBERED:
                 del self.delivered[next(iter(self.delivered))]
             self.unwritten.append({"mid": message.id, "ref": sent.ref, "now": now})
+        self.tried(message.id)  # the next reply need not wait for this to be written
         while self.writing.acquire(blocking=False):
             try:
                 with self.settling:

@@ -206,7 +206,8 @@ def unname(session: Session, person: Person, default_locale: str) -> int:
     words = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
     # Rows that may name them: by a span of theirs (written as JSON: `[12, "text", 0, 4]`), or,
     # written before replies recorded spans, by their name as stored (JSON may \u-escape letters).
-    forms = {span_start(person), name, json.dumps(name)[1:-1]}
+    spoken = {name, json.dumps(name)[1:-1]}
+    forms = {span_start(person), *spoken}
     for table in (OutboxMessage, ChatMessage):
         stored = cast(table.body, Text)
         maybe = or_(*(stored.contains(form, autoescape=True) for form in forms))
@@ -225,7 +226,7 @@ def unname(session: Session, person: Person, default_locale: str) -> int:
     # The list someone was offered last (to choose from by typing) holds its labels as shown.
     listed = cast(Conversation.offered, Text)
     offers = select(Conversation, Person.locale).join(Person, Person.id == Conversation.person_id)
-    offers = offers.where(or_(*(listed.contains(form, autoescape=True) for form in forms - {span_start(person)})))
+    offers = offers.where(or_(*(listed.contains(form, autoescape=True) for form in spoken)))
     for conversation, locale in session.exec(offers):
         label = t(locale or default_locale, "forgotten_person")
         conversation.offered = [[words.sub(label, shown), value] for shown, value in conversation.offered]

@@ -119,9 +119,12 @@ def walk(url: str, replies: Replies, people: int, answers: list[str], run: str) 
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux)."""
+    """User plus system CPU time a process and the processes it started have used so far (Linux):
+    `serve --workers N` answers in its children."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def report(name: str, wall: float, latencies: list[float], cpu: float) -> tuple[float, float]:
@@ -149,7 +152,7 @@ def measure(command: list[str], env: dict, replies: Replies, people: int, answer
         server.wait()
 
 
-def run(database_url: str, label: str, people: int, fake_url: str, replies: Replies) -> None:
+def run(database_url: str, label: str, people: int, fake_url: str, replies: Replies, workers: int = 1) -> None:
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
@@ -158,10 +161,12 @@ def run(database_url: str, label: str, people: int, fake_url: str, replies: Repl
         "PYTHONPATH": os.getcwd(),
     }
     answers = ["nieuw", *FULL_WALK]
-    wizard = measure([sys.executable, "-m", "wwidw.cli", "serve"], env, replies, people, answers, f"W{label[0]}")
+    serve = [sys.executable, "-m", "wwidw.cli", "serve", *(["--workers", str(workers)] if workers > 1 else [])]
+    wizard = measure(serve, env, replies, people, answers, f"W{label[0]}{workers}")
     echo = [sys.executable, "-m", "uvicorn", "bench.echo_app:app", "--log-level", "warning"]
     bare = measure(echo, env, replies, people, answers, f"E{label[0]}")
-    print(f"\n{label}, {people} people at once, {len(answers)} answers each")
+    processes = f", {workers} server processes on {os.cpu_count()} cores" if workers > 1 else ""
+    print(f"\n{label}, {people} people at once, {len(answers)} answers each{processes}")
     (ours, our_p99), (theirs, their_p99) = report("wwidw wizard", *wizard), report("bare slack-bolt echo", *bare)
     print(f"{'wizard / echo':<24} answers/s {ours / theirs:.2f}×   p99 {our_p99 / their_p99:.1f}×")
 
@@ -170,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--postgres", action="store_true", help="also run against PostgreSQL")
+    parser.add_argument("--workers", type=int, default=1, help="PostgreSQL also with `serve --workers N`")
     args = parser.parse_args()
     urls, arrivals = mp.Queue(), mp.Queue()
     fake = mp.Process(target=serve_fake, args=(urls, arrivals), daemon=True)
@@ -182,6 +188,8 @@ def main() -> None:
         if args.postgres:
             with scratch_database(postgres=True) as url:
                 run(url, "PostgreSQL", args.people, fake_url, replies)
+                if args.workers > 1:
+                    run(url, "PostgreSQL", args.people, fake_url, replies, args.workers)
     finally:
         fake.terminate()
     say_if_moved(overflows)

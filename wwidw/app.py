@@ -4,6 +4,7 @@ Microsoft Teams at `/api/messages`."""
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import OperationalError
@@ -105,6 +106,17 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
     )
     app.state.core = core
     return app
+
+
+WORKER_REMINDERS = "WWIDW_WORKER_REMINDERS"  # set by `wwidw serve --workers N` for its processes
+
+
+def worker_app() -> Starlette:
+    """The app in one process of `wwidw serve --workers N` (uvicorn calls this in each): the
+    settings from the environment, the database already upgraded by `serve`. Each process runs
+    its own reminder engine and senders, as replicas do: they share the work through the outbox."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(Settings(), with_reminders=bool(os.environ.get(WORKER_REMINDERS)))
 
 
 def transports(core: Core) -> dict[str, Transport]:

@@ -7,6 +7,7 @@ import csv
 import errno
 import json
 import logging
+import os
 import socket
 import sys
 from importlib import metadata
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from sqlmodel import select
+from uvicorn.supervisors import Multiprocess
 
 from bot import organisations, spreadsheets
 from bot.documents import as_dict, render_markdown
@@ -23,10 +25,10 @@ from handlers.teams import registrations
 from handlers.teams.package import build_package
 from handlers.web.routes import web_login
 from models import Indicator, Intervention, Measurement, Organisation, Person, secrets
-from models.db import Database, shown_url, sqlite_file
+from models.db import Database, parse_url, shown_url, sqlite_file
 from models.secrets import SecretKeyError, Vault
 from reminders.runner import Reminders
-from wwidw.app import Core, create_app, transports
+from wwidw.app import WORKER_REMINDERS, Core, create_app, transports
 from wwidw.faults import FAULTS, Refused, explain
 from wwidw.person_command import person_command
 
@@ -68,6 +70,7 @@ def parser() -> Parser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-reminders", action="store_true", help="leave reminders to a separate `wwidw worker`")
+    serve.add_argument("--workers", type=positive, default=1, help="server processes (PostgreSQL only; default 1)")
 
     commands.add_parser("worker", help="run only the reminder engine and outbox sender")
 
@@ -127,7 +130,7 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     for noisy in ("alembic", "apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "serve":
-        return serve_command(settings, args.host, args.port, not args.no_reminders)
+        return serve_command(settings, args.host, args.port, not args.no_reminders, args.workers)
     if args.command == "worker":
         return worker_command(settings)
     if args.command == "db":
@@ -255,7 +258,15 @@ def worker_command(settings: Settings) -> int:
     return 0
 
 
-def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True) -> int:
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is no whole number of 1 or more")
+    return int(text)
+
+
+def serve_command(settings: Settings, host: str, port: int, with_reminders: bool = True, workers: int = 1) -> int:
+    if workers > 1 and parse_url(settings.database_url).get_backend_name() == "sqlite":
+        raise Refused("--workers needs PostgreSQL (DATABASE_URL): SQLite lets one process write at a time")
     sock = listening(host, port)
     core = ready(settings)
     logging.getLogger("wwidw").info("web chat at http://%s:%s/", "localhost" if host == "127.0.0.1" else host, port)
@@ -263,6 +274,12 @@ def serve_command(settings: Settings, host: str, port: int, with_reminders: bool
         logging.getLogger("wwidw").warning(
             "WWIDW_ALLOWED_HOSTS is localhost only: set it to this server's host names (Slack and Teams use them too)"
         )
+    if workers > 1:  # processes of their own, each building the app (wwidw.app.worker_app) on this socket
+        os.environ[WORKER_REMINDERS] = "1" if with_reminders else ""
+        app_of_each = "wwidw.app:worker_app"
+        config = uvicorn.Config(app_of_each, factory=True, workers=workers, log_level="info", access_log=False)
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
     app = create_app(core=core, with_reminders=with_reminders)
     uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False)).run(sockets=[sock])
     return 0

@@ -80,7 +80,8 @@ def workspace_tokens(workspaces: int) -> dict[str, str]:
 def fill(db: Database, people: int, each: int, workspaces: int) -> None:
     """People, descriptions and indicators, inserted in bulk; every indicator due a second ago."""
     now = utcnow()
-    month = date(now.year, now.month, 1)
+    # Last month: a period's value is asked for once it has ended, so that reminder is due now.
+    month = (date(now.year, now.month, 1) - timedelta(days=1)).replace(day=1)
     with db.engine.begin() as conn:
         orgs = {
             f"T{i}": conn.execute(

@@ -111,11 +111,16 @@ def create_app(settings: Settings | None = None, core: Core | None = None, with_
 WORKER_REMINDERS = "WWIDW_WORKER_REMINDERS"  # set by `wwidw serve --workers N` for its processes
 
 
+def log_lines() -> None:
+    """How every process of ours logs: one line per event, with its time and source."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def worker_app() -> Starlette:
     """The app in one process of `wwidw serve --workers N` (uvicorn calls this in each): the
     settings from the environment, the database already upgraded by `serve`. Each process runs
     its own reminder engine and senders, as replicas do: they share the work through the outbox."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_lines()
     return create_app(Settings(), with_reminders=bool(os.environ.get(WORKER_REMINDERS)))
 
 

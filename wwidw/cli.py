@@ -28,7 +28,7 @@ from models import Indicator, Intervention, Measurement, Organisation, Person, s
 from models.db import Database, parse_url, shown_url, sqlite_file
 from models.secrets import SecretKeyError, Vault
 from reminders.runner import Reminders
-from wwidw.app import WORKER_REMINDERS, Core, create_app, transports
+from wwidw.app import WORKER_REMINDERS, Core, create_app, log_lines, transports
 from wwidw.faults import FAULTS, Refused, explain
 from wwidw.person_command import person_command
 
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "secrets" and args.action == "new-key":
         print(Vault.new_key())
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_lines()
     # Alembic's steps and APScheduler's every-second job runs would drown what matters.
     for noisy in ("alembic", "apscheduler", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

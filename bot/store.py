@@ -37,7 +37,11 @@ def put(iv: Intervention, f: Field, value) -> None:
 
 def items(session: Session, iv: Intervention, f: Field) -> list:
     table = LIST_TABLES[f.key]
-    return list(session.exec(select(table).where(table.intervention_id == iv.id).order_by(table.position, table.id)))
+    # Without flushing first: which rows a list has changes only in add_item and remove_item, which
+    # flush themselves, and an answer waiting to be written would be flushed twice in a turn.
+    query = select(table).where(table.intervention_id == iv.id).order_by(table.position, table.id)
+    with session.no_autoflush:
+        return list(session.exec(query))
 
 
 def add_item(session: Session, iv: Intervention, f: Field, **values):

@@ -9,8 +9,7 @@ same transaction, so a retried event is handled once.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
-from sqlalchemy.exc import IntegrityError
+from functools import cache
 
 from bot import store
 from bot.charts import progress_png
@@ -26,7 +25,10 @@ from bot.schedule import DEFAULT_TZ
 from bot.subscriptions import Where, channel_command
 from bot.turn import TurnRun
 from models import Person, ProcessedEvent
-from models.db import Database
+from models.db import Database, insert_missing
+from models.tables import utcnow
+
+EVENTS = ProcessedEvent.__table__
 
 
 @dataclass
@@ -60,24 +62,17 @@ class Wizard:
         if turn.text and STRAY.search(turn.text):
             turn = replace(turn, text=STRAY.sub("", turn.text))  # marks of names are ours only
 
-        def one_turn(session) -> Outcome:
-            if event_id:
-                # Inserted with the turn's other changes: a second copy of the event fails on the
-                # primary key, rolls its whole turn back and sends nothing.
-                session.add(ProcessedEvent(event_id=event_id[:128], platform=platform))
+        def one_turn(session) -> Outcome | None:
+            if event_id and not first_copy(session, event_id, platform):
+                return None
             run = TurnRun(session, person_id, self.default_locale, self.default_tz)
             run.dispatch(turn)
             run.remember_offer()
             run.published_changed()
             return owed(session, Outcome(run.replies, run.locale, run.refused), person_id, reply_to)
 
-        try:
-            # Two first turns of one person may race to create the conversation.
-            return self.db.racing(one_turn)
-        except IntegrityError:
-            if event_id and self.seen(event_id):
-                return None
-            raise
+        # Two first turns of one person may race to create the conversation.
+        return self.db.racing(one_turn)
 
     def measure(
         self,
@@ -173,14 +168,25 @@ class Wizard:
             person = session.get(Person, person_id)
             return name_command(session, person, text, is_admin, person.locale or self.default_locale)
 
-    def seen(self, event_id: str) -> bool:
-        with self.db.transaction() as session:
-            return session.get(ProcessedEvent, event_id[:128]) is not None
-
     def locale_of(self, person_id: int) -> str:
         with self.db.transaction() as session:
             person = session.get(Person, person_id)
             return (person.locale if person else None) or self.default_locale
+
+
+@cache
+def event_insert(dialect: str):
+    """Built once per database kind: this runs in every turn."""
+    return insert_missing(dialect, EVENTS, "event_id").returning(EVENTS.c.event_id)
+
+
+def first_copy(session, event_id: str, platform: str) -> bool:
+    """Record a platform event id in the turn's transaction; False when it was handled before. A
+    second copy arriving while the first is still being handled waits for it (the row is locked
+    until that turn commits) and is then skipped; if the first turn failed, the copy runs it."""
+    conn = session.connection()
+    row = {"event_id": event_id[:128], "platform": platform, "received_at": utcnow()}
+    return conn.execute(event_insert(conn.dialect.name), row).first() is not None
 
 
 def owed(session, outcome: Outcome, person_id: int, reply_to: ReplyTo | None) -> Outcome:

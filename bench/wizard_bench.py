@@ -127,7 +127,22 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
-def report(name: str, wall: float, latencies: list[float], cpu: float) -> tuple[float, float]:
+def database_cpu() -> float:
+    """CPU time the PostgreSQL server's processes on this machine have used so far (Linux): a
+    turn's cost lies partly there, on the same cores."""
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        try:
+            head, fields = open(f"/proc/{entry.name}/stat").read().rsplit(")", 1)
+        except (OSError, ValueError):
+            continue  # not a process, or gone meanwhile
+        if head.endswith("(postgres"):
+            fields = fields.split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def report(name: str, wall: float, latencies: list[float], cpu: float, db_cpu: float) -> tuple[float, float]:
     rate = len(latencies) / wall
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
@@ -135,18 +150,20 @@ def report(name: str, wall: float, latencies: list[float], cpu: float) -> tuple[
     print(
         f"{name:<24} {len(latencies):>5} answers  {rate:7.1f} answers/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
         f"  server CPU {cpu / len(latencies) * 1000:4.2f} ms/answer"
+        + (f"  database CPU {db_cpu / len(latencies) * 1000:4.2f} ms/answer" if db_cpu else "")
     )
     return rate, p99
 
 
 def measure(command: list[str], env: dict, replies: Replies, people: int, answers: list[str], run: str):
-    """Start a server, walk the load through it; returns wall time, latencies and its CPU time."""
+    """Start a server, walk the load through it; returns wall time, latencies, its CPU time and
+    the database server's."""
     port = free_port()
     server = start([*command, "--port", str(port)], env, port)
     try:
-        cpu = cpu_seconds(server.pid)
+        cpu, db_cpu = cpu_seconds(server.pid), database_cpu()
         wall, latencies = walk(f"http://127.0.0.1:{port}", replies, people, answers, run)
-        return wall, latencies, cpu_seconds(server.pid) - cpu
+        return wall, latencies, cpu_seconds(server.pid) - cpu, database_cpu() - db_cpu
     finally:
         server.terminate()
         server.wait()

@@ -30,9 +30,17 @@ OUTBOX = OutboxMessage.__table__
 # Built once: statement building costs more than running these.
 INSERT = OUTBOX.insert()
 SEEN_WAITING = 8  # earlier waiting messages of a channel a reply looks at; more: it waits its turn
+
+
+def waiting(table=OUTBOX):
+    """A message not yet delivered or given up. Two comparisons, not IN: an IN list is expanded
+    anew at every execution."""
+    return or_(table.c.status == "pending", table.c.status == "sending")
+
+
 EARLIER = (
     sql_select(OUTBOX.c.id)
-    .where(OUTBOX.c.channel == bindparam("channel"), OUTBOX.c.status.in_(("pending", "sending")))
+    .where(OUTBOX.c.channel == bindparam("channel"), waiting())
     .where(OUTBOX.c.id < bindparam("id"))
     .limit(SEEN_WAITING)
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -14,11 +15,17 @@ from alembic.config import Config
 from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}  # the ones installed
+# A pooled PostgreSQL connection idle for longer than this is pinged before use: a restarted
+# server or a proxy's idle timeout has closed it. One used a moment ago is not (a ping is a round
+# trip, and a turn takes a few connections); should it have died meanwhile, its statement fails,
+# the turn rolls back, and the pool replaces every connection older than the failure.
+PING_AFTER_IDLE = 2.0  # seconds
 
 
 _SQLITE_LOCKS: dict[str, threading.RLock] = {}
@@ -58,6 +65,23 @@ class Database:
             with session.begin():
                 yield session
 
+    def execute_alone(self, statement: Executable, params: list[dict] | dict | None = None) -> None:
+        """One statement that commits on its own: one round trip, where a transaction takes three
+        (BEGIN, the statement, COMMIT). Run once more on a new connection when its connection
+        turned out to be closed (see PING_AFTER_IDLE), so it must be safe to repeat."""
+        for attempt in range(2):
+            try:
+                if self.is_sqlite:  # in-process: a transaction costs no round trips
+                    with self.connection() as conn:
+                        conn.execute(statement, params)
+                    return
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(statement, params)
+                return
+            except DBAPIError as e:
+                if attempt or not e.connection_invalidated:
+                    raise
+
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A Core connection in one transaction, without an ORM session: for a few prepared
@@ -66,17 +90,23 @@ class Database:
             yield conn
 
     def racing(self, work: Callable[[Session], T]) -> T:
-        """`work` in one transaction; when a unique key refused it because another replica or
-        thread inserted the same row at the same moment, once more in a fresh transaction, which
-        then finds the other's row."""
+        """`work` in one transaction, once more in a fresh one when a unique key refused it because
+        another replica or thread inserted the same row at the same moment (the second finds the
+        other's row), or when its connection turned out to be closed before the commit (the
+        server restarted; see PING_AFTER_IDLE)."""
         # A plain loop, not tenacity: nothing to wait for, and this runs around every turn, where
         # tenacity's bookkeeping costs about 35 µs against 0.4 µs.
         for attempt in range(2):
+            closed = False
             try:
                 with self.transaction() as session:
-                    return work(session)
-            except IntegrityError:
-                if attempt:
+                    try:
+                        return work(session)
+                    except DBAPIError as e:
+                        closed = e.connection_invalidated  # before COMMIT: surely nothing was written
+                        raise
+            except DBAPIError as e:
+                if attempt or not (closed or isinstance(e, IntegrityError)):
                     raise
         raise AssertionError("unreachable")
 
@@ -146,7 +176,7 @@ def make_engine(url: str) -> Engine:
     if (parsed.get_backend_name(), parsed.get_driver_name()) not in DRIVERS:
         raise ArgumentError(f"the bot runs on SQLite or on PostgreSQL with psycopg, not on {parsed.drivername}")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return ping_when_idle(create_engine(url, pool_size=10, max_overflow=20))
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -169,6 +199,26 @@ def make_engine(url: str) -> Engine:
         # Take the write lock up front: a turn reads the conversation and then writes it, and
         # two concurrent turns must not both read the old state.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def ping_when_idle(engine: Engine, after: float = PING_AFTER_IDLE) -> Engine:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle longer than `after` seconds only."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise DisconnectionError("the connection was closed while idle") from e  # the pool reconnects
 
     return engine
 

@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlmodel import Session
 
-from bot.messages import SEEN_WAITING, Owed
+from bot.messages import SEEN_WAITING, Owed, waiting
 from bot.replies import Reply, reply_to_dict
 from models import OutboxMessage
 from models.db import Database
@@ -275,7 +275,8 @@ class OutboxSender:
 
     def settle(self, message: Envelope, sent: Sent, now: datetime) -> None:
         """`record` for the usual end of a first try: delivered. This follows every answer, so the
-        deliveries of replies that end together are written in one prepared statement. (A reply
+        deliveries of replies that end together are written in one prepared statement, committed on
+        its own. (A reply
         does not push back what waits in its channel: it answered the person, and Slack allows
         short bursts.) Should the process die before it is written, a sender looks the reply up
         on the platform before sending it again: it is delivered once."""
@@ -290,8 +291,7 @@ class OutboxSender:
                 with self.settling:
                     batch, self.unwritten = self.unwritten, []
                 if batch:
-                    with self.db.connection() as conn:
-                        conn.execute(SENT, batch)
+                    self.db.execute_alone(SENT, batch)
             finally:
                 self.writing.release()
             with self.settling:
@@ -402,7 +402,7 @@ def behind():
     return exists().where(
         earlier.c.channel == OUTBOX.c.channel,
         earlier.c.id < OUTBOX.c.id,
-        earlier.c.status.in_(("pending", "sending")),
+        waiting(earlier),
     )
 
 

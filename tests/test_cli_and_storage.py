@@ -7,10 +7,14 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlalchemy import create_engine, make_url, text
+from sqlmodel import SQLModel, select
 
 import models  # noqa: F401
 from bot.settings import Settings
+from models import Intervention
+from models.db import Database, ping_when_idle
+from tests.conftest import _truncate_all
 from tests.helpers import FULL_WALK, Chat
 from wwidw.app import Core, create_app
 
@@ -267,4 +271,41 @@ def test_upgrading_a_database_full_of_work_keeps_it(database_url):
         assert s.exec(select(Person)).one().display_name == "Anna"
         assert [h.title for h in search.search(s, None, "buurtmoestuin")] == ["Buurtmoestuin"]
         assert s.connection().execute(text("SELECT dedupe_key FROM outbox")).scalars().all() == ["reminder:1"]
+    db.dispose()
+
+
+def terminate_connections(url):
+    """What a PostgreSQL restart does to the bot's pooled connections."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+        ended = conn.execute(text(query), {"name": make_url(url).database}).all()
+    admin.dispose()
+    return len(ended)
+
+
+def test_a_pooled_connection_closed_while_idle_is_replaced_before_use(pg_database):
+    engine = ping_when_idle(create_engine(pg_database), after=0.0)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    assert terminate_connections(pg_database) == 1
+    with engine.connect() as conn:  # pinged, found closed, replaced: the statement never sees it
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_turn_on_a_connection_closed_a_moment_ago_runs_once_more_and_is_kept(pg_database):
+    """Right after a restart the pool's connections look fresh (no ping within PING_AFTER_IDLE):
+    the turn's first statement fails, the turn is run again on a new connection."""
+    _truncate_all(pg_database)
+    db = Database(pg_database)
+    chat = Chat(db)
+    chat.say("nieuw")
+    chat.say(FULL_WALK[0])
+    asked = chat.question.text
+    assert terminate_connections(pg_database) >= 1
+    chat.say(FULL_WALK[1])
+    assert chat.question.text != asked  # the answer was taken, and the next question asked
+    with db.transaction() as s:
+        assert s.exec(select(Intervention)).one().neighbourhood == FULL_WALK[1]
     db.dispose()

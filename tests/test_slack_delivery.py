@@ -5,9 +5,11 @@ The answering process makes the first try at once; what it cannot deliver, the o
 hour ahead so its back-off passes without waiting.
 """
 
+import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from models import Intervention, OutboxMessage
@@ -175,3 +177,29 @@ def test_an_answer_given_while_the_reply_before_is_still_being_posted_gets_its_r
     first_try_done(db, fake_slack, before)
     with db.transaction() as s:  # both by their first tries, no sender needed
         assert {r.status for r in s.exec(select(OutboxMessage))} == {"sent"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_delivery_is_recorded_when_the_database_restarted_while_it_was_posted(slack, db, fake_slack):
+    """The connection that records the delivery was used a moment ago (so not pinged) and closed
+    by the restart meanwhile: the record is written on a new one, and nothing is posted twice."""
+    from tests.test_cli_and_storage import terminate_connections
+
+    anna = slack.user("U1")
+    anna.say("nieuw")
+    before = fake_slack.last_seq
+    restarted = threading.Event()
+
+    def restart(call):
+        if call.method == "chat.postMessage" and not restarted.is_set():
+            terminate_connections(db.url)
+            restarted.set()
+
+    fake_slack.listener = restart
+    send(anna, "Titel tijdens een herstart")
+    assert restarted.wait(10)
+    db.dispose()  # this test's own connections were closed too
+    first_try_done(db, fake_slack, before)
+    with db.transaction() as s:
+        assert {r.status for r in s.exec(select(OutboxMessage)).all()} == {"sent"}
+    assert len(delivered(fake_slack, before)) == 1

@@ -11,9 +11,9 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import bindparam, delete, or_, update
-from sqlalchemy import select as sql_select
+from sqlalchemy import delete, literal_column, or_, update
 from sqlmodel import Session, select
 
 from bot.replies import Reply, reply_to_dict
@@ -27,23 +27,24 @@ PLATFORM_ORDER = {"slack": 0, "teams": 1, "web": 2}  # where a person with sever
 # Longer than a first try takes (Slack's timeouts), short enough that a crash delays little.
 REPLY_LEASE = timedelta(seconds=30)
 OUTBOX = OutboxMessage.__table__
-# Built once: statement building costs more than running these.
-INSERT = OUTBOX.insert()
 SEEN_WAITING = 8  # earlier waiting messages of a channel a reply looks at; more: it waits its turn
 
 
-def waiting(table=OUTBOX):
-    """A message not yet delivered or given up. Two comparisons, not IN: an IN list is expanded
-    anew at every execution."""
-    return or_(table.c.status == "pending", table.c.status == "sending")
-
-
-EARLIER = (
-    sql_select(OUTBOX.c.id)
-    .where(OUTBOX.c.channel == bindparam("channel"), waiting())
-    .where(OUTBOX.c.id < bindparam("id"))
-    .limit(SEEN_WAITING)
+# The reply's row and the earlier waiting messages of its channel in one round trip: the insert
+# returns them. (A correlated subquery in RETURNING; SQLAlchemy does not correlate a derived
+# table, hence the text. Both databases see the rows as they were before this insert.)
+EARLIER_SQL = (
+    "(SELECT {ids} FROM (SELECT earlier.id AS id FROM outbox AS earlier"
+    " WHERE earlier.channel = outbox.channel AND earlier.status IN ('pending', 'sending')"
+    f" AND earlier.id < outbox.id LIMIT {SEEN_WAITING}) AS x)"
 )
+IDS = {"postgresql": "string_agg(CAST(x.id AS TEXT), ',')", "sqlite": "group_concat(x.id, ',')"}
+
+
+@cache
+def reply_insert(dialect: str):
+    """Built once per database kind: this runs in every turn."""
+    return OUTBOX.insert().returning(OUTBOX.c.id, literal_column(EARLIER_SQL.format(ids=IDS[dialect])))
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ def owe_replies(s: Session, to: ReplyTo, person_id: int, replies: list[Reply], l
         "body": {"locale": locale, "replies": [reply_to_dict(r) for r in replies]},
     }
     conn = s.connection()
-    row["id"] = conn.execute(INSERT, row).inserted_primary_key[0]
-    return Owed(row, tuple(conn.execute(EARLIER, {"channel": to.channel, "id": row["id"]}).scalars()))
+    row["id"], earlier = conn.execute(reply_insert(conn.dialect.name), row).one()
+    return Owed(row, tuple(int(i) for i in earlier.split(",")) if earlier else ())
 
 
 def reach_order(identity: Identity) -> tuple[int, int]:

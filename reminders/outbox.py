@@ -27,7 +27,7 @@ from typing import Protocol
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlmodel import Session
 
-from bot.messages import SEEN_WAITING, Owed, waiting
+from bot.messages import SEEN_WAITING, Owed
 from bot.replies import Reply, reply_to_dict
 from models import OutboxMessage
 from models.db import Database
@@ -402,7 +402,7 @@ def behind():
     return exists().where(
         earlier.c.channel == OUTBOX.c.channel,
         earlier.c.id < OUTBOX.c.id,
-        waiting(earlier),
+        earlier.c.status.in_(("pending", "sending")),
     )
 
 

@@ -1,4 +1,4 @@
-"""Delivering outbox messages to Slack over its Web API (httpx), for the outbox sender.
+"""Delivering outbox messages to Slack over its Web API (connections kept open), for the outbox sender.
 
 Each message carries Slack message metadata naming its outbox id, so after a crash mid-send the
 sender can look in the conversation's history (or the thread, for a digest's continuation)
@@ -16,12 +16,12 @@ import httpx
 from slack_sdk.errors import SlackTokenRotationError
 
 from bot.replies import reply_from_dict
+from handlers.kept_open import KeptOpen
 from handlers.slack import blocks
 from handlers.slack.installations import OneWorkspace, Workspaces
 from reminders.outbox import CHANNEL_SHARED, Envelope, Failed, Result, Retry, Sent, resume
 
 METADATA_TYPE = "wwidw_outbox"
-TIMEOUT = {"timeout": httpx.Timeout(10.0, connect=5.0).as_dict()}
 # The person (or channel) is gone or has shut us out: later messages will fail the same way.
 UNREACHABLE = {
     "channel_not_found", "user_not_found", "user_disabled", "cannot_dm_bot", "is_archived", "not_in_channel",
@@ -40,9 +40,7 @@ class SlackTransport:
     def __init__(self, workspaces: Workspaces | OneWorkspace, api_url: str):
         self.workspaces = workspaces
         self.api_url = api_url if api_url.endswith("/") else api_url + "/"
-        # The transport without the client around it: no cookies, redirects or auth flows to run,
-        # which takes a fifth off the CPU cost of each of thousands of posts.
-        self.http = httpx.HTTPTransport(limits=httpx.Limits(max_connections=64), retries=1)
+        self.http = KeptOpen(timeout=10.0, connect_timeout=5.0)
 
     def call(self, token: str, method: str, payload: dict) -> httpx.Response:
         """A write method, with a JSON body."""
@@ -63,13 +61,7 @@ class SlackTransport:
         return token if token is not None else Retry(TOKEN_WAIT, NOT_INSTALLED, held=True)
 
     def send(self, request: httpx.Request) -> httpx.Response:
-        request.extensions.update(TIMEOUT)
-        response = self.http.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
+        return self.http.send(request)
 
     def deliver(self, message: Envelope) -> Result:
         token = self.token(message)

@@ -4,6 +4,7 @@ network edge (Slack, the Bot Framework connector, its identity provider) is serv
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +20,8 @@ class Listening(ThreadingHTTPServer):
 
 
 class LocalServer:
-    def __init__(self, answer: Answer):
+    def __init__(self, answer: Answer, tls: ssl.SSLContext | None = None):
+        peers = self.peers = []  # the client address (so: the connection) of each request, in order
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             # Headers and body leave in two writes; without this, Nagle's algorithm and delayed
@@ -44,6 +46,7 @@ class LocalServer:
                 if len(raw) < length:  # the client went away mid-request: nothing arrived
                     self.close_connection = True
                     return
+                peers.append(self.client_address)
                 status, headers, body = answer(self.command, self.path, dict(self.headers), raw)
                 data = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
@@ -54,9 +57,11 @@ class LocalServer:
                 self.wfile.write(data)
 
         self.server = Listening(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         # A short poll interval: `stop()` waits for the loop to notice, half a second otherwise.
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

@@ -35,6 +35,9 @@ WORDS = {
     "archetypes": {"archetypen", "archetypes", "archetype", "voorbeelden", "examples"},
     "search": {"zoek", "zoeken", "search", "kennisbank", "knowledge bank"},
     "away": {"afwezig", "afwezigheid", "away", "out of office"},
+    "profile": {
+        "profiel", "mijn profiel", "profile", "my profile", "wie ben ik", "whoami", "rol", "role", "rollen", "roles",
+    },
     # Not "terug": that is the previous question.
     "present": {
         "weer aanwezig", "aanwezig", "afwezig uit", "afwezig stop", "niet meer afwezig",
@@ -64,6 +67,7 @@ WITH_TEXT = {
     "from": r"(?:nieuw|new|start)\s+(?:op basis van|vanuit|uit|from|based on)\s+(?P<text>.+)",
     "comment": r"(?:reageer|reactie|comment)\s+(?:op\s+|on\s+)?#?(?P<iv>\d+)\s+"
     r"(?:stap|step)\s*(?P<step>\d+)\s*[:,.-]?\s*(?P<text>.*)",
+    "role": r"(?:rol|role)\s+(?P<text>.+)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 AWAY = r"(?:afwezig|away|out of office)\s+(?:tot en met|tot|t/m|until|till|through)\s+(.+)"

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bot import definition, store
 from bot.i18n import t
 from bot.names import naming, shown_name, unmarked
+from bot.roles import roles_of, with_roles
 from models import Intervention, Organisation, Person
 
 
@@ -42,12 +43,19 @@ def markdown(session: Session, iv: Intervention, locale: str) -> str:
             iv=iv,
             title=iv.title or t(locale, "untitled"),
             organisation=organisation.name if organisation else "",
-            author=naming(author.id, shown_name(author.display_name, locale)) if author else "",
+            author=written_by(session, author, locale),
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
             sections=store.describe(session, iv, locale, readers=True),
             t=lambda key, **kw: t(locale, key, **kw),
         )
     )
+
+
+def written_by(session: Session, author: Person | None, locale: str) -> str:
+    """The author as shown above a document: their name and roles ("Karin de Vries · expert")."""
+    if author is None:
+        return ""
+    return with_roles(naming(author.id, shown_name(author.display_name, locale)), roles_of(session, author.id), locale)
 
 
 def as_dict(session: Session, iv: Intervention) -> dict:

@@ -15,6 +15,7 @@ from bot.messages import enqueue
 from bot.names import naming, shown_name
 from bot.parts import TurnPart
 from bot.replies import Choice, Line, Reply
+from bot.roles import roles_by_person, roles_of, with_roles
 from bot.values import clean, is_number
 from models import Comment, Intervention, Organisation, Person
 
@@ -138,7 +139,7 @@ def add_comment(
             text=t(
                 locale,
                 "library.comment_notice",
-                name=naming(person.id, person.display_name),
+                name=with_roles(naming(person.id, person.display_name), roles_of(session, person.id), locale),
                 title=iv.title or t(locale, "untitled"),
                 step=comment.step,
                 step_title=definition.steps()[comment.step - 1].title(locale),
@@ -167,10 +168,13 @@ def comments_by_step(session, iv_id: int) -> dict[int, list[tuple[Comment, str]]
 def description_reply(session, iv: Intervention, locale: str) -> Reply:
     """A description to read, its comments under the steps they are about."""
     sections = store.describe(session, iv, locale, readers=True)
-    for no, comments in comments_by_step(session, iv.id).items():
+    by_step = comments_by_step(session, iv.id)
+    roles = roles_by_person(session, [c.author_id for comments in by_step.values() for c, _ in comments])
+    for no, comments in by_step.items():
         for comment, name in comments:
             when = formatting.day(comment.created_at, locale)
             name = naming(comment.author_id, shown_name(name, locale))
+            name = with_roles(name, roles.get(comment.author_id, []), locale)
             label = t(locale, "library.comment_label", name=name, when=when)
             sections[no - 1].lines.append(Line(label, comment.body))
     organisation = session.get(Organisation, iv.organisation_id)

@@ -1,7 +1,7 @@
 """The AVG's rights of access and erasure for one person (`wwidw person export|forget`).
 
 Forgetting a person erases who they are and what is theirs alone: their chat identities and
-transcripts, sessions, conversation, settings, drafts, messages to them and their name in the
+transcripts, sessions, conversation, settings, roles, drafts, messages to them and their name in the
 owners of indicators. What they shared with others stays, under an anonymous author: published
 descriptions (colleagues and partners build on them), their measurements and comments on those.
 """
@@ -34,6 +34,7 @@ from models import (
     Organisation,
     OutboxMessage,
     Person,
+    PersonRole,
     Reminder,
     Subscription,
     TeamsConversation,
@@ -91,6 +92,7 @@ def export(session: Session, person: Person) -> dict:
         "identities": [row(i, *(["external_id"] if i.platform == "web" else [])) for i in identities],
         "descriptions": [as_dict(session, iv) for iv in authored],
         "comments": [row(c) for c in session.exec(select(Comment).where(Comment.author_id == pid))],
+        "roles": [row(r) for r in session.exec(select(PersonRole).where(PersonRole.person_id == pid))],
         "measurements": [
             row(m) | {"indicator": ind.name, "intervention_id": ind.intervention_id} for m, ind in measured
         ],
@@ -175,6 +177,7 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
         "teams chats": delete(TeamsConversation).where(TeamsConversation.person_id == pid),
         "conversations": delete(Conversation).where(Conversation.person_id == pid),
         "chat identities": delete(Identity).where(Identity.person_id == pid),
+        "roles": delete(PersonRole).where(PersonRole.person_id == pid),
     }
     for what, statement in gone.items():
         done[what] = session.exec(statement).rowcount

@@ -12,6 +12,7 @@ language, the replies) and hands the work to its parts, one file each:
     library     bot/library.py     searching, reading, comments, archetypes
     indicators  bot/indicators.py  the indicator overviews
     absence     bot/absence.py     days off: "afwezig tot 12 januari", "weer aanwezig"
+    roles       bot/roles.py       one's profile, and a curator giving roles: "rol expert Karin"
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bot.monitor import reschedule
 from bot.navigation import Walk
 from bot.removal import Removal
 from bot.replies import Reply, Turn
+from bot.roles import Roles
 from bot.schedule import DEFAULT_TZ, as_utc
 from models import Conversation, Intervention, Person
 from models.db import insert_missing
@@ -138,6 +140,10 @@ class TurnRun:
     @cached_property
     def absence(self) -> Absence:
         return Absence(self)
+
+    @cached_property
+    def roles(self) -> Roles:
+        return Roles(self)
 
     def t(self, key: str, **params) -> str:
         return t(self.locale, key, **params)
@@ -269,6 +275,7 @@ class TurnRun:
             "withdraw_confirmed": self.removal.withdraw_confirmed,
             "delete_confirmed": self.removal.delete_confirmed,
             "present": self.absence.present,
+            "profile": self.roles.profile,
         }
         with_arg = {
             "edit": editing.edit,
@@ -292,6 +299,8 @@ class TurnRun:
             return library.search(cmd.text)
         if cmd.name == "comment":
             return library.comment(cmd.arg, cmd.text)
+        if cmd.name == "role":
+            return self.roles.role(cmd.text)
         if cmd.name == "from":
             return library.new_from(cmd.text or cmd.arg)
         return menus.unknown()

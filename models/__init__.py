@@ -12,6 +12,7 @@ from models.tables import (  # noqa: F401
     Organisation,
     OutboxMessage,
     Person,
+    PersonRole,
     ProcessedEvent,
     Reminder,
     Report,

@@ -53,6 +53,19 @@ class Person(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class PersonRole(SQLModel, table=True):
+    """A role of a person in the network (bot/roles.py): given by whoever runs the deployment or by
+    a curator, and shown beside their name in what they write."""
+
+    __tablename__ = "person_role"
+    __table_args__ = (UniqueConstraint("person_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=20)  # expert | curator
+    granted_by: int | None = Field(default=None, foreign_key="person.id")  # None: the operator
+    granted_at: datetime = Field(default_factory=utcnow)
+
+
 class Identity(SQLModel, table=True):
     """How a person is known on one platform: a Slack user in a workspace, a web chat browser."""
 

@@ -20,6 +20,7 @@ from uvicorn.supervisors import Multiprocess
 from bot import organisations, spreadsheets
 from bot.documents import as_dict, render_markdown
 from bot.i18n import t
+from bot.roles import ROLES
 from bot.settings import Settings
 from handlers.teams import registrations
 from handlers.teams.package import build_package
@@ -30,7 +31,7 @@ from models.secrets import SecretKeyError, Vault
 from reminders.runner import Reminders
 from wwidw.app import WORKER_REMINDERS, Core, create_app, log_lines, transports
 from wwidw.faults import FAULTS, Refused, explain
-from wwidw.person_command import person_command
+from wwidw.person_command import person_command, role_command
 
 
 class Parser(argparse.ArgumentParser):
@@ -98,9 +99,13 @@ def parser() -> Parser:
     bots.add_argument("--secret-file", help="a file holding the app's client secret, or - for standard input")
     bots.add_argument("--name", help="add: the name of the tenant's organisation")
 
-    person = commands.add_parser("person", help="everything stored about one person (export), or erase them (forget)")
-    person.add_argument("action", choices=["export", "forget"])
+    person = commands.add_parser(
+        "person", help="everything stored about one person (export), erase them (forget), their roles (role)"
+    )
+    person.add_argument("action", choices=["export", "forget", "role"])
     person.add_argument("who", help="their number, slack:TEAM:USER, teams:TENANT:AAD-ID or their name")
+    person.add_argument("role", nargs="?", choices=ROLES, help="role: the role to give (none: list their roles)")
+    person.add_argument("--remove", action="store_true", help="role: take the role away")
     person.add_argument("--yes", action="store_true", help="forget: yes, erase them for good")
 
     vault = commands.add_parser("secrets", help="WWIDW_SECRET_KEY: make a key, check it, reseal with a new one")
@@ -144,9 +149,12 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
     if args.command == "secrets":
         return secrets_command(settings, args.action)
     if args.command == "person":
-        return person_command(
-            database(settings), args.action, args.who, (settings.wwidw_timezone, settings.wwidw_locale), args.yes
-        )
+        defaults = (settings.wwidw_timezone, settings.wwidw_locale)
+        if args.action == "role":
+            return role_command(database(settings), args.who, args.role, args.remove, defaults[1])
+        if args.role or args.remove:
+            raise Refused(f"person {args.action} takes no role; did you mean: wwidw person role {args.who} …")
+        return person_command(database(settings), args.action, args.who, defaults, args.yes)
     if args.command == "export-measurements":
         return export_measurements(settings, args.intervention, args.history)
     return export_command(settings, args.id, args.format, args.locale or settings.wwidw_locale)

@@ -26,6 +26,14 @@ def workers_of(pid: int) -> list[int]:
     return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
+def healthy(url: str) -> bool:
+    """True once a worker answers; until then a spawned worker may still be importing and starting."""
+    try:
+        return httpx.get(url + "/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def test_two_server_processes_share_the_turns_on_postgresql_and_sqlite_is_refused(db, fake_slack, tmp_path):
     env = {**os.environ, "DATABASE_URL": db.url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
     env["SLACK_API_URL"] = fake_slack.url
@@ -38,8 +46,8 @@ def test_two_server_processes_share_the_turns_on_postgresql_and_sqlite_is_refuse
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while len(workers_of(server.pid)) < 2 or httpx.get(url + "/healthz", timeout=2).status_code != 200:
+        deadline = time.monotonic() + 120
+        while len(workers_of(server.pid)) < 2 or not healthy(url):
             assert time.monotonic() < deadline and server.poll() is None, "wwidw serve --workers 2 did not start"
             time.sleep(0.1)
         people = [SlackUser(SlackSender(url), fake_slack, f"U{n}") for n in range(1, 7)]

@@ -35,6 +35,7 @@ WORDS = {
     "archetypes": {"archetypen", "archetypes", "archetype", "voorbeelden", "examples"},
     "search": {"zoek", "zoeken", "search", "kennisbank", "knowledge bank"},
     "away": {"afwezig", "afwezigheid", "away", "out of office"},
+    "analyses": {"analyseer", "analyseren", "analyse", "analyses", "mijn analyses", "my analyses", "expertanalyse"},
     "profile": {
         "profiel", "mijn profiel", "profile", "my profile", "wie ben ik", "whoami", "rol", "role", "rollen", "roles",
     },
@@ -68,6 +69,7 @@ WITH_TEXT = {
     "comment": r"(?:reageer|reactie|comment)\s+(?:op\s+|on\s+)?#?(?P<iv>\d+)\s+"
     r"(?:stap|step)\s*(?P<step>\d+)\s*[:,.-]?\s*(?P<text>.*)",
     "role": r"(?:rol|role)\s+(?P<text>.+)",
+    "analyse": r"(?:analyseer|analyseren|analyse|analyze)\s+#?(?P<id>\d+)\s*(?P<text>.*)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 AWAY = r"(?:afwezig|away|out of office)\s+(?:tot en met|tot|t/m|until|till|through)\s+(.+)"
@@ -90,7 +92,7 @@ def parse_text_command(text: str) -> Command | None:
     for name, pattern in WITH_TEXT.items():
         if m := re.fullmatch(pattern, text, re.IGNORECASE | re.DOTALL):
             groups = m.groupdict()
-            arg = f"{groups['iv']}:{groups['step']}" if "iv" in groups else None
+            arg = f"{groups['iv']}:{groups['step']}" if "iv" in groups else groups.get("id")
             return Command(name, arg, groups["text"].strip())
     return None
 

@@ -9,10 +9,11 @@ Jinja2 templates in bot/templates.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from bot import store
@@ -23,7 +24,7 @@ from bot.monitor import Context
 from bot.replies import Choice, Reply, reply_to_dict
 from bot.schedule import as_utc
 from bot.subscriptions import describe, fold, theme_label, when_text
-from models import Effect, Indicator, Intervention, Measurement, Organisation, Subscription
+from models import Analysis, Effect, Indicator, Intervention, Measurement, Organisation, Subscription
 
 PAGE_ITEMS = 20  # one Slack message: an intro, a theme header per item at worst, one block per item
 AIM_LENGTH = 160
@@ -36,6 +37,12 @@ class Item:
     aim: str | None
     headline: Context | None  # the indicator whose progress heads the line
     latest: Measurement | None
+    analysed_at: datetime | None = None  # when its newest expert analysis in the window was published
+
+    @property
+    def changed_at(self) -> datetime:
+        """When it last changed for a reader: its text, or a new analysis of it."""
+        return max(as_utc(self.iv.updated_at), as_utc(self.analysed_at or self.iv.updated_at))
 
 
 class Candidates:
@@ -45,7 +52,16 @@ class Candidates:
         self.s = s
         self.since, self.until = since, until
         window = (Intervention.updated_at > since, Intervention.updated_at <= until)
-        ivs = list(s.exec(select(Intervention).where(Intervention.status == "published", *window)))
+        # A description with a new expert analysis is in the digest too ("nieuwe expertanalyse").
+        analysed = dict(
+            s.exec(
+                select(Analysis.intervention_id, func.max(Analysis.published_at))
+                .where(Analysis.published_at > since, Analysis.published_at <= until)
+                .group_by(Analysis.intervention_id)
+            ).all()
+        )
+        changed = or_(and_(*window), Intervention.id.in_(list(analysed))) if analysed else and_(*window)
+        ivs = list(s.exec(select(Intervention).where(Intervention.status == "published", changed)))
         ids = [iv.id for iv in ivs]
         names = dict(s.exec(select(Organisation.id, Organisation.name)).all()) if ivs else {}
         aims: dict[int, str] = {}
@@ -81,6 +97,7 @@ class Candidates:
                 aim=aims.get(iv.id) or first_sentence(iv.approach or iv.situation),
                 headline=Context(heads[iv.id], iv) if iv.id in heads else None,
                 latest=latest.get(heads[iv.id].id) if iv.id in heads else None,
+                analysed_at=analysed.get(iv.id),
             )
             for iv in ivs
         }
@@ -90,15 +107,9 @@ class Candidates:
     def visible(self, organisation: Organisation) -> set[int]:
         """Ids of the candidates `organisation` may see (the rule in `store.visible_to`)."""
         if organisation.id not in self._visible:
-            self._visible[organisation.id] = set(
-                self.s.exec(
-                    select(Intervention.id).where(
-                        store.visible_to(organisation),
-                        Intervention.updated_at > self.since,
-                        Intervention.updated_at <= self.until,
-                    )
-                )
-            )
+            ids = list(self.items)
+            query = select(Intervention.id).where(store.visible_to(organisation), Intervention.id.in_(ids))
+            self._visible[organisation.id] = set(self.s.exec(query)) if ids else set()
         return self._visible[organisation.id]
 
     def chosen(self, sub: Subscription, organisation: Organisation, until: datetime) -> list[Item]:
@@ -108,7 +119,7 @@ class Candidates:
         found = []
         for iv_id in self.visible(organisation):
             item = self.items.get(iv_id)
-            if item is None or not (since < as_utc(item.iv.updated_at) <= until):
+            if item is None or not (since < item.changed_at <= until):
                 continue
             if sub.theme and sub.theme not in (item.iv.themes or []):
                 continue
@@ -117,7 +128,7 @@ class Candidates:
             ):
                 continue
             found.append(item)
-        return sorted(found, key=lambda i: (as_utc(i.iv.updated_at), i.iv.id), reverse=True)
+        return sorted(found, key=lambda i: (i.changed_at, i.iv.id), reverse=True)
 
     def pages(self, items: list[Item], sub: Subscription) -> list[list[dict]]:
         """The digest as pages of reply dicts, grouped by theme (a description under its first theme,
@@ -129,7 +140,7 @@ class Candidates:
         order = sorted(groups, key=lambda key: (key is None, fold(theme_label(key, locale))))
         flat = [(key, item) for key in order for item in groups[key]]
         chunks = [flat[i : i + PAGE_ITEMS] for i in range(0, len(flat), PAGE_ITEMS)]
-        new = sum(1 for item in items if is_new(item, since))
+        counts = Counter(news(item, since) for item in items)
         pages = []
         for page, chunk in enumerate(chunks, start=1):
             intro = self.render(
@@ -138,8 +149,9 @@ class Candidates:
                 page=page,
                 pages=len(chunks),
                 since=when_text(since, sub.timezone, locale),
-                new=new,
-                updated=len(items) - new,
+                new=counts["new"],
+                updated=counts["updated"] + counts["updated_analysed"],
+                analysed=counts["analysed"],
                 filters=describe(sub, locale) if sub.theme or sub.neighbourhood else "",
             )
             replies = [reply_to_dict(Reply(kind="digest", title=t(locale, "digest.title"), text=intro))]
@@ -148,12 +160,13 @@ class Candidates:
                 if key != theme:
                     replies.append(reply_to_dict(Reply(kind="digest_theme", text=theme_label(key, locale))))
                     theme = key
-                replies.append(self.item_reply(item, locale, is_new(item, since)))
+                replies.append(self.item_reply(item, locale, news(item, since)))
             pages.append(replies)
         return pages
 
-    def item_reply(self, item: Item, locale: str, new: bool) -> dict:
-        """One description's lines; the same for every channel that gets it, so rendered once."""
+    def item_reply(self, item: Item, locale: str, new: str) -> dict:
+        """One description's lines; the same for every channel that gets it, so rendered once.
+        `new`: what is new of it ("new", "updated", "analysed" or "updated_analysed")."""
         key = (item.iv.id, locale, new)
         if key not in self._rendered:
             iv = item.iv
@@ -172,7 +185,7 @@ class Candidates:
                     kind="digest_item",
                     title=iv.title or t(locale, "untitled"),
                     text=text,
-                    note=t(locale, "digest.new" if new else "digest.updated"),
+                    note=t(locale, f"digest.{new}"),
                     actions=[Choice(t(locale, "digest.read"), f"read:{iv.id}")],
                     intervention_id=iv.id,
                 )
@@ -186,6 +199,15 @@ class Candidates:
 
 def is_new(item: Item, since: datetime) -> bool:
     return item.iv.published_at is not None and as_utc(item.iv.published_at) > since
+
+
+def news(item: Item, since: datetime) -> str:
+    """What a digest says is new of a description: itself, its text, an expert analysis of it."""
+    if is_new(item, since):
+        return "new"
+    analysed = item.analysed_at is not None and as_utc(item.analysed_at) > since
+    updated = as_utc(item.iv.updated_at) > since
+    return "updated_analysed" if analysed and updated else "analysed" if analysed else "updated"
 
 
 def one_line(name: str, criterion: str | None) -> str:

@@ -8,7 +8,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session
 
-from bot import definition, store
+from bot import analyses, definition, store
 from bot.i18n import t
 from bot.names import naming, shown_name, unmarked
 from bot.roles import roles_of, with_roles
@@ -45,7 +45,7 @@ def markdown(session: Session, iv: Intervention, locale: str) -> str:
             organisation=organisation.name if organisation else "",
             author=written_by(session, author, locale),
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
-            sections=store.describe(session, iv, locale, readers=True),
+            sections=store.describe(session, iv, locale, readers=True) + analyses.sections(session, iv.id, locale),
             t=lambda key, **kw: t(locale, key, **kw),
         )
     )
@@ -73,6 +73,7 @@ def as_dict(session: Session, iv: Intervention) -> dict:
         "updated_at": plain(iv.updated_at),
         "published_at": plain(iv.published_at),
         "steps": {},
+        "analyses": analyses.as_dicts(session, iv.id),
     }
     for s in definition.steps():
         values = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import archetypes, definition, formatting, search, store
+from bot import analyses, archetypes, definition, formatting, search, store
 from bot.i18n import t
 from bot.messages import enqueue
 from bot.names import naming, shown_name
@@ -52,7 +52,8 @@ class Library(TurnPart):
 
     def hit_label(self, hit: search.Hit) -> str:
         place = ", ".join(p for p in (hit.neighbourhood, hit.municipality) if p)
-        return " · ".join(p for p in (f"#{hit.intervention_id} {hit.title}", hit.organisation, place) if p)
+        analysed = self.t("analysis.marker") if hit.analysed else None
+        return " · ".join(p for p in (f"#{hit.intervention_id} {hit.title}", hit.organisation, place, analysed) if p)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ class Library(TurnPart):
     def read(self, arg: str | None) -> None:
         iv = self.readable(arg)
         if iv is not None:
-            self.run.replies.append(description_reply(self.s, iv, self.locale))
+            self.run.replies.append(description_reply(self.s, iv, self.locale, self.person))
 
     # --- comments ---------------------------------------------------------------------------
 
@@ -165,8 +166,9 @@ def comments_by_step(session, iv_id: int) -> dict[int, list[tuple[Comment, str]]
     return out
 
 
-def description_reply(session, iv: Intervention, locale: str) -> Reply:
-    """A description to read, its comments under the steps they are about."""
+def description_reply(session, iv: Intervention, locale: str, reader: Person | None = None) -> Reply:
+    """A description to read, its comments under the steps they are about and its published
+    expert analyses below; an expert reading it is offered to analyse it."""
     sections = store.describe(session, iv, locale, readers=True)
     by_step = comments_by_step(session, iv.id)
     roles = roles_by_person(session, [c.author_id for comments in by_step.values() for c, _ in comments])
@@ -177,7 +179,14 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
             name = with_roles(name, roles.get(comment.author_id, []), locale)
             label = t(locale, "library.comment_label", name=name, when=when)
             sections[no - 1].lines.append(Line(label, comment.body))
+    sections += analyses.sections(session, iv.id, locale)
     organisation = session.get(Organisation, iv.organisation_id)
+    published = iv.status == "published"
+    note = t(locale, "library.how_to_comment", id=iv.id) if published else None
+    actions = []
+    if published and reader is not None and "expert" in roles_of(session, reader.id):
+        note += " " + t(locale, "analysis.how_short", id=iv.id)
+        actions = [Choice(t(locale, "analysis.button"), f"analyse:{iv.id}")]
     return Reply(
         kind="description",
         title=iv.title or t(locale, "untitled"),
@@ -187,7 +196,8 @@ def description_reply(session, iv: Intervention, locale: str) -> Reply:
             organisation=organisation.name if organisation else "?",
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
         ),
-        note=t(locale, "library.how_to_comment", id=iv.id) if iv.status == "published" else None,
+        note=note,
         sections=sections,
+        actions=actions,
         intervention_id=iv.id,
     )

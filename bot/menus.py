@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot import definition, formatting, store
+from bot import definition, formatting, search, store
 from bot.buttons import for_description
 from bot.parts import TurnPart
 from bot.replies import Choice, Reply
@@ -55,7 +55,7 @@ class Menus(TurnPart):
                 text=self.t("mine.text"),
                 kind="list",
                 title=self.t("mine.title"),
-                options=[Choice(self.listing_label(iv), f"cmd:open:{iv.id}") for iv in rows],
+                options=self.listing(rows),
                 actions=[Choice(self.t("button.new"), self.run.buttons.once_from_here("cmd:new"))],
             )
         )
@@ -66,17 +66,22 @@ class Menus(TurnPart):
             text=self.t("home.intro") if rows else self.t("home.empty"),
             kind="home",
             title=self.t("home.title"),
-            options=[Choice(self.listing_label(iv), f"cmd:open:{iv.id}") for iv in rows],
+            options=self.listing(rows),
             actions=[
                 Choice(self.t("button.new"), self.run.buttons.once_from_here("cmd:new"), "primary"),
                 Choice(self.t("home.form_button"), "cmd:form"),
             ],
         )
 
-    def listing_label(self, iv: Intervention) -> str:
+    def listing(self, rows: list[Intervention]) -> list[Choice]:
+        analysed = search.analysed_ids(self.s, [iv.id for iv in rows])
+        return [Choice(self.listing_label(iv, iv.id in analysed), f"cmd:open:{iv.id}") for iv in rows]
+
+    def listing_label(self, iv: Intervention, analysed: bool) -> str:
         state = self.t("status.published" if iv.status == "published" else "status.draft")
         when = formatting.day(iv.updated_at, self.locale)
-        return f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when})"
+        marker = f" · {self.t('analysis.marker')}" if analysed else ""
+        return f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when}){marker}"
 
     def menu_actions(self) -> list[Choice]:
         return [

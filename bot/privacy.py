@@ -23,6 +23,7 @@ from bot.monitor import reschedule
 from bot.names import FORGOTTEN, named_by
 from bot.values import owner_parts
 from models import (
+    Analysis,
     ChatMessage,
     Comment,
     Conversation,
@@ -93,6 +94,7 @@ def export(session: Session, person: Person) -> dict:
         "descriptions": [as_dict(session, iv) for iv in authored],
         "comments": [row(c) for c in session.exec(select(Comment).where(Comment.author_id == pid))],
         "roles": [row(r) for r in session.exec(select(PersonRole).where(PersonRole.person_id == pid))],
+        "analyses": [row(a) for a in session.exec(select(Analysis).where(Analysis.expert_id == pid))],
         "measurements": [
             row(m) | {"indicator": ind.name, "intervention_id": ind.intervention_id} for m, ind in measured
         ],
@@ -178,6 +180,7 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
         "conversations": delete(Conversation).where(Conversation.person_id == pid),
         "chat identities": delete(Identity).where(Identity.person_id == pid),
         "roles": delete(PersonRole).where(PersonRole.person_id == pid),
+        "draft analyses": delete(Analysis).where(Analysis.expert_id == pid, Analysis.published_at.is_(None)),
     }
     for what, statement in gone.items():
         done[what] = session.exec(statement).rowcount
@@ -194,6 +197,7 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
     kept = {
         "published descriptions kept, anonymous": select(Intervention.id).where(Intervention.author_id == pid),
         "comments kept, anonymous": select(Comment.id).where(Comment.author_id == pid),
+        "published analyses kept, anonymous": select(Analysis.id).where(Analysis.expert_id == pid),
         "measurements kept, anonymous": select(Measurement.id).where(Measurement.entered_by == pid),
     }
     for what, query in kept.items():

@@ -20,11 +20,16 @@ class Line:
 
 @dataclass
 class Section:
-    """One step of a description, ready to show: used by the review, the web page and exports."""
+    """One step of a description, ready to show: used by the review, the web page and exports.
+    An expert analysis under the steps is a section too, without a number."""
 
-    no: int
+    no: int | None
     title: str
     lines: list[Line] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.no}. {self.title}" if self.no else self.title
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Reply:
             for i, choice in enumerate(getattr(self, name)):
                 yield (f"{name}.{i}.label", choice, "label")
         for i, section in enumerate(self.sections):
+            yield (f"sections.{i}.title", section, "title")  # an expert analysis names its writer
             for j, line in enumerate(section.lines):
                 yield (f"sections.{i}.lines.{j}.label", line, "label")
                 yield (f"sections.{i}.lines.{j}.value", line, "value")

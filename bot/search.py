@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlmodel import Session, select
 
 from bot import store
-from models import Effect, Intervention, Organisation
+from models import Analysis, Effect, Intervention, Organisation
 
 PARTS = ("title", "effects", "problem", "approach")
 PROBLEM_FIELDS = ("situation", "evidence", "baseline_alternative")
@@ -101,9 +101,10 @@ class Document:
     approach: str
 
 
-def document(iv, effects: Iterable) -> Document:
+def document(iv, effects: Iterable, analyses: Iterable[str] = ()) -> Document:
     """Pure: the searchable text of an intervention (any object with the Intervention field names,
-    also a migration's row) and its effects (objects with `name` and `success_criterion`)."""
+    also a migration's row), its effects (objects with `name` and `success_criterion`) and the
+    texts of its published expert analyses (weighted as the approach: long, discursive)."""
 
     def join(values) -> str:
         return "\n".join(str(v) for v in values if v)[:MAX_PART_CHARS]
@@ -112,8 +113,18 @@ def document(iv, effects: Iterable) -> Document:
         title=join([iv.title]),
         effects=join(v for e in effects for v in (e.name, e.success_criterion)),
         problem=join(getattr(iv, f) for f in PROBLEM_FIELDS),
-        approach=join(getattr(iv, f) for f in APPROACH_FIELDS),
+        approach=join([*(getattr(iv, f) for f in APPROACH_FIELDS), *analyses]),
     )
+
+
+def analysis_texts(session: Session, iv_id: int) -> list[str]:
+    """The words of a description's published expert analyses."""
+    out = []
+    for a in session.exec(
+        select(Analysis).where(Analysis.intervention_id == iv_id, Analysis.published_at.is_not(None))
+    ):
+        out += [*(a.steps or {}).values(), a.elements, a.judgement, *(r.get("note") for r in a.references or [])]
+    return [text for text in out if text]
 
 
 # The statements that write one document; migration 0006 has its own copy for the backfill.
@@ -145,7 +156,7 @@ def reindex(session: Session, iv: Intervention) -> None:
         session.execute(sa.text(f"DELETE FROM {table} WHERE {key} = :id"), {"id": iv.id})
         return
     effects = session.exec(select(Effect).where(Effect.intervention_id == iv.id).order_by(Effect.position, Effect.id))
-    doc = document(iv, effects)
+    doc = document(iv, effects, analysis_texts(session, iv.id))
     if pg:
         # PostgreSQL stems itself; folding first lets "crèche" find "creche" too (no unaccent needed).
         session.execute(PG_UPSERT, {"id": iv.id, **{p: fold(getattr(doc, p)) for p in PARTS}})
@@ -153,6 +164,17 @@ def reindex(session: Session, iv: Intervention) -> None:
         # FTS5 cannot update in place: the old row goes, the new one comes.
         session.execute(sa.text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": iv.id})
         session.execute(FTS_INSERT, {"id": iv.id, **{p: stemmed(getattr(doc, p)) for p in PARTS}})
+
+
+def analysed_ids(session: Session, iv_ids) -> set[int]:
+    """Which of these descriptions have a published expert analysis (marked so in lists)."""
+    ids = sorted(set(iv_ids))
+    if not ids:
+        return set()
+    query = select(Analysis.intervention_id).where(
+        Analysis.intervention_id.in_(ids), Analysis.published_at.is_not(None)
+    )
+    return set(session.exec(query))
 
 
 @dataclass(frozen=True)
@@ -167,6 +189,7 @@ class Hit:
     visibility: str | None
     published_at: datetime | None
     rank: float  # higher is better; comparable only within one search
+    analysed: bool = False  # it has a published expert analysis
 
 
 def query_words(text: str) -> list[str]:
@@ -202,6 +225,7 @@ def search(session: Session, organisation: Organisation | None, words: str, limi
         .order_by(sa.desc("rank"), Intervention.published_at.desc(), Intervention.id.desc())
         .limit(min(limit, MAX_LIMIT))
     ).all()
+    analysed = analysed_ids(session, [iv.id for iv, _, _ in rows])
     return [
         Hit(
             intervention_id=iv.id,
@@ -212,6 +236,7 @@ def search(session: Session, organisation: Organisation | None, words: str, limi
             visibility=iv.visibility,
             published_at=iv.published_at,
             rank=float(score),
+            analysed=iv.id in analysed,
         )
         for iv, org_name, score in rows
     ]

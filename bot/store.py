@@ -13,6 +13,7 @@ from bot.replies import Line, Section
 from bot.values import MAX_INTEGER, Invalid, owners_shown
 from models import (
     LIST_TABLES,
+    Analysis,
     Comment,
     Conversation,
     Indicator,
@@ -199,7 +200,7 @@ def readable(session: Session, person: Person | None, iv_id: int) -> Interventio
 
 def delete_description(session: Session, iv: Intervention) -> None:
     """A description and everything that hangs on it: its effects, indicators with their
-    measurements and reminders, reports and comments. Conversations that pointed at it forget it."""
+    measurements and reminders, reports, comments and expert analyses. Conversations that pointed at it forget it."""
     indicator_ids = select(Indicator.id).where(Indicator.intervention_id == iv.id)
     reminder_ids = select(Reminder.id).where(Reminder.indicator_id.in_(indicator_ids))
     session.exec(
@@ -209,6 +210,6 @@ def delete_description(session: Session, iv: Intervention) -> None:
     )
     for table in (Measurement, Reminder, IndicatorOwner):
         session.exec(delete(table).where(table.indicator_id.in_(indicator_ids)))
-    for table in (Comment, *LIST_TABLES.values()):
+    for table in (Comment, Analysis, *LIST_TABLES.values()):
         session.exec(delete(table).where(table.intervention_id == iv.id))
     session.exec(delete(Intervention).where(Intervention.id == iv.id))

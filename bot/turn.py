@@ -13,6 +13,7 @@ language, the replies) and hands the work to its parts, one file each:
     indicators  bot/indicators.py  the indicator overviews
     absence     bot/absence.py     days off: "afwezig tot 12 januari", "weer aanwezig"
     roles       bot/roles.py       one's profile, and a curator giving roles: "rol expert Karin"
+    analyses    bot/analyses.py    an expert's analysis of a description: "analyseer 12 oordeel: …"
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sqlmodel import Session, select
 
 from bot import search
 from bot.absence import Absence
+from bot.analyses import ACTIONS as ANALYSIS_ACTIONS
+from bot.analyses import Analyses
 from bot.answers import Asking
 from bot.buttons import Buttons
 from bot.commands import Command, parse_action, parse_command, parse_text_command, typed_choice
@@ -145,6 +148,10 @@ class TurnRun:
     def roles(self) -> Roles:
         return Roles(self)
 
+    @cached_property
+    def analyses(self) -> Analyses:
+        return Analyses(self)
+
     def t(self, key: str, **params) -> str:
         return t(self.locale, key, **params)
 
@@ -200,6 +207,8 @@ class TurnRun:
             return self.indicators.action(turn.action)
         if kind in LIBRARY_ACTIONS:
             return self.library.action(turn.action)
+        if kind in ANALYSIS_ACTIONS:
+            return self.analyses.action(turn.action)
         if turn.text is not None and not turn.command and self.conv.offered:
             picked = self.picked(turn.text)
             if picked is not None:
@@ -276,6 +285,7 @@ class TurnRun:
             "delete_confirmed": self.removal.delete_confirmed,
             "present": self.absence.present,
             "profile": self.roles.profile,
+            "analyses": self.analyses.mine,
         }
         with_arg = {
             "edit": editing.edit,
@@ -301,6 +311,8 @@ class TurnRun:
             return library.comment(cmd.arg, cmd.text)
         if cmd.name == "role":
             return self.roles.role(cmd.text)
+        if cmd.name == "analyse":
+            return self.analyses.analyse(cmd.arg, cmd.text)
         if cmd.name == "from":
             return library.new_from(cmd.text or cmd.arg)
         return menus.unknown()

@@ -125,7 +125,7 @@ class Wizard:
                 return Outcome(
                     [Reply(text=t(locale, "library.not_readable", id=intervention_id), kind="error")], locale
                 )
-            return Outcome([description_reply(session, iv, locale)], locale)
+            return Outcome([description_reply(session, iv, locale, person)], locale)
 
     def comment(
         self, person_id: int, intervention_id: int, step: str, text: str, reply_to: ReplyTo | None = None

@@ -1,5 +1,6 @@
 from models.tables import (  # noqa: F401
     LIST_TABLES,
+    Analysis,
     ChatMessage,
     Comment,
     Conversation,

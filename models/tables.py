@@ -336,6 +336,24 @@ class Comment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Analysis(SQLModel, table=True):
+    """An expert's analysis of a published description (bot/analyses.py): an assessment per step,
+    the working elements as the expert sees them, the research it confronts, a judgement. One per
+    expert and description; a draft until the expert publishes it."""
+
+    __table_args__ = (UniqueConstraint("intervention_id", "expert_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", index=True)
+    expert_id: int = Field(foreign_key="person.id", index=True)
+    steps: dict | None = Field(default=None, sa_column=Column(JSON))  # {"3": "assessment of step 3"}
+    elements: str | None = Field(default=None, sa_column=Column(Text))  # werkzame bestanddelen
+    references: list | None = Field(default=None, sa_column=Column(JSON))  # [{"link", "doi", "note"}]
+    judgement: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = Field(default=None, index=True)
+
+
 class TeamsConversation(SQLModel, table=True):
     """Where the bot can write in Teams without being written to first (a proactive message):
     the conversation and the service URL the Bot Framework gave us on install or first contact."""

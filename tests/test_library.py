@@ -12,7 +12,7 @@ from bot import search
 from bot.people import ensure_person
 from bot.settings import Settings
 from bot.wizard import Wizard
-from models import Comment, Effect, Intervention, Organisation, OutboxMessage, Person
+from models import Analysis, Comment, Effect, Intervention, Organisation, OutboxMessage, Person
 from reminders.digests import Digests
 from tests.helpers import Browser, Chat
 from tests.slack_driver import texts
@@ -216,6 +216,7 @@ def test_no_path_shows_a_private_description_to_another_organisation(db, slack, 
     shared = publish(db, anna_id, "Gedeeld Kruiskamp", "partners", approach="Zeldzaamwoord, gedeeld.")
     with db.transaction() as s:
         s.add(Comment(intervention_id=secret, step=2, author_id=anna_id, body="Alleen voor ons"))
+        s.add(Analysis(intervention_id=secret, expert_id=anna_id, judgement="Alleen voor ons", published_at=WHEN))
 
     # Slack: Bram of Gemeente Zwolle, a partner, in his DM and in a channel of his own.
     bram = slack.user("U2", team="T2")
@@ -235,6 +236,8 @@ def test_no_path_shows_a_private_description_to_another_organisation(db, slack, 
         s.get(Intervention, secret).updated_at = s.get(Intervention, shared).updated_at = sub.since + timedelta(
             minutes=1
         )
+        for analysis in s.exec(select(Analysis)):  # new in this digest's window too
+            analysis.published_at = sub.since + timedelta(minutes=1)
         due = sub.next_due_at
     Digests(db).run(due.replace(tzinfo=UTC) if due.tzinfo is None else due)
     from tests.test_digests import deliver, sender_for

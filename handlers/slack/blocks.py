@@ -369,7 +369,7 @@ def description_modal(reply: Reply, locale: str) -> dict:
                 "element": {
                     "type": "static_select",
                     "action_id": "v",
-                    "options": [option(Choice(f"{s.no}. {s.title}", str(s.no))) for s in reply.sections],
+                    "options": [option(Choice(s.heading, str(s.no))) for s in reply.sections if s.no],
                 },
             },
             {
@@ -397,7 +397,7 @@ def section_texts(reply: Reply, locale: str) -> list[str]:
     """Each step of a reply as mrkdwn: its title, then its lines."""
     out = []
     for section in reply.sections:
-        lines = [f"*{section.no}. {escape(section.title)}*"]
+        lines = [f"*{escape(section.heading)}*"]
         lines += [f"*{escape(line.label)}:* {escape(line.value)}" for line in section.lines] or [
             f"_{escape(t(locale, 'doc.empty_step'))}_"
         ]

@@ -84,7 +84,7 @@ def reply_body(reply: Reply, locale: str) -> tuple[list[dict], list[dict]]:
     if reply.text:
         body.append(text_block(reply.text, color="Attention" if reply.kind == "error" else "Default"))
     for section in reply.sections:
-        body.append(text_block(f"{section.no}. {section.title}", weight="Bolder", spacing="Medium"))
+        body.append(text_block(section.heading, weight="Bolder", spacing="Medium"))
         facts = [{"title": safe(line.label)[:200], "value": safe(line.value)} for line in section.lines]
         body.append(
             {"type": "FactSet", "facts": facts} if facts else text_block(t(locale, "doc.empty_step"), isSubtle=True)
@@ -243,7 +243,7 @@ def description_card(reply: Reply, locale: str) -> dict:
     """A description to read, with a place to comment on one step when it is published."""
     body, actions = reply_body(Reply(text=reply.text, title=reply.title, sections=reply.sections), locale)
     if reply.note:  # published: comments welcome
-        steps = [{"title": f"{s.no}. {s.title}"[:200], "value": str(s.no)} for s in reply.sections]
+        steps = [{"title": s.heading[:200], "value": str(s.no)} for s in reply.sections if s.no]
         body += [
             {"type": "Input.ChoiceSet", "id": "step", "label": t(locale, "library.comment_step_label"),
              "style": "compact", "choices": steps},

@@ -268,7 +268,8 @@ def web_routes(core) -> list[BaseRoute]:
                 "iv": iv,
                 "organisation": org.name,
                 "author": author.display_name,
-                "sections": description_reply(s, iv, locale).sections,  # with the comments on each step
+                # with the comments on each step, and the expert analyses under the steps
+                "sections": description_reply(s, iv, locale).sections,
                 "may_comment": person is not None and iv.status == "published",
                 "markdown": render_markdown(s, iv, locale),
                 "json": as_dict(s, iv),
@@ -300,9 +301,11 @@ def web_routes(core) -> list[BaseRoute]:
                     .order_by(Intervention.updated_at.desc())
                     .limit(200)
                 )
-                return list(s.exec(query))
+                found = list(s.exec(query))
+                return found, search.analysed_ids(s, [iv.id for iv, _ in found])
 
-        return render(request, "list.html", locale_of(person), rows=await run_in_threadpool(rows))
+        found, analysed = await run_in_threadpool(rows)
+        return render(request, "list.html", locale_of(person), rows=found, analysed=analysed)
 
     async def indicators(request: Request):
         person, _ = await run_in_threadpool(reader, request)

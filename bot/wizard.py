@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from bot import store
+from bot.analyses import AnalysisForm
 from bot.charts import progress_png
 from bot.i18n import t
 from bot.indicators import Entry, entries, home_reply
@@ -137,6 +138,25 @@ class Wizard:
             run.library.comment(f"{intervention_id}:{step}", text)
             failed = any(r.kind == "error" for r in run.replies)
             return owed(session, Outcome(run.replies, run.locale), person_id, None if failed else reply_to)
+
+    def analysis_form(self, person_id: int, intervention_id: int) -> AnalysisForm | Outcome:
+        """An expert's analysis of a description as a form, or the reply saying why there is none."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            return run.analyses.form(str(intervention_id)) or Outcome(run.replies, run.locale)
+
+    def save_analysis(
+        self, person_id: int, intervention_id: int, values: dict, publish: bool, reply_to: ReplyTo | None = None
+    ) -> tuple[dict[str, str], Outcome]:
+        """A filled-in analysis form: {path: problem} (nothing stored), or {} and the confirmation
+        (owed to `reply_to`); a form that cannot be stored at all says why in the outcome."""
+        with self.db.transaction() as session:
+            run = TurnRun(session, person_id, self.default_locale, self.default_tz)
+            errors = run.analyses.submit(str(intervention_id), values, publish)
+            failed = bool(errors) or any(r.kind == "error" for r in run.replies)
+            return errors or {}, owed(
+                session, Outcome(run.replies, run.locale), person_id, None if failed else reply_to
+            )
 
     def channel(self, person_id: int, where: Where, text: str) -> str:
         """A `kanaal …` command typed in a channel: subscribe it to digests, cancel, list. Two

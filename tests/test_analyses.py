@@ -2,6 +2,7 @@
 shows under the description wherever the description shows, to whoever may read it and no one
 else; it is searched, marked in lists, told to the author and announced in digests."""
 
+import html
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from bot.documents import as_dict, render_markdown
 from bot.library import description_reply
 from bot.settings import Settings
 from bot.wizard import Wizard
-from handlers.slack import blocks
+from handlers.slack import modals
 from handlers.teams import cards
 from models import Analysis, Intervention, OutboxMessage
 from reminders.digests import Digests
@@ -72,7 +73,8 @@ def test_an_expert_writes_an_analysis_part_by_part_and_readers_see_it_once_publi
     (reply,) = karin.say(action=f"analyse:{iv_id}")
     assert reply.title == "Expertanalyse van 'Buurtkamer Kruiskamp'" and f"analyseer {iv_id} stap 3" in reply.text
     (reply,) = karin.say(f"analyseer {iv_id} oordeel: Goed onderbouwd.")
-    assert "Nog nodig om te publiceren: een beoordeling van een stap" in reply.text and not reply.actions
+    assert "Nog nodig om te publiceren: een beoordeling van een stap" in reply.text
+    assert [a.value for a in reply.actions] == [f"aform:{iv_id}"]
     (reply,) = karin.say(f"analyseer {iv_id} stap 3: De doelgroep is scherp omschreven.")
     assert reply.actions[0].value == f"analyse:{iv_id}:publish" and "concept" in reply.text
     refs = f"analyseer {iv_id} onderzoek: doi:{DOI}. Bolt & Van Kempen 2015\nhttps://www.movisie.nl/x Movisie"
@@ -154,7 +156,7 @@ def test_every_wrong_analysis_gets_a_clear_answer_and_changes_nothing(db):
     for typed, answer in (
         (f"analyseer {public} stap 9: te ver", "Noem een stap van 1 tot 8"),
         (f"analyseer {public} stap 0: te vroeg", "Noem een stap van 1 tot 8"),
-        (f"analyseer {public} oordeel: " + "x" * 4001, "hoogstens 4000 tekens"),
+        (f"analyseer {public} oordeel: " + "x" * 3001, "hoogstens 3000 tekens"),
         (f"analyseer {public} mening: mooi", "Dat deel ken ik niet"),
         (f"analyseer {public} onderzoek: een goed boek", "een DOI (10.1000/xyz) of een link"),
         (f"analyseer {public} onderzoek: {DOI}\neen goed boek", "een DOI (10.1000/xyz) of een link"),
@@ -213,9 +215,9 @@ def test_the_modal_the_dialog_and_the_web_page_show_the_analysis_and_comment_onl
     iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     written(db, karin, iv_id)
     (reply,) = Wizard(db).read(anna.person_id, iv_id).replies
-    modal = json.dumps(blocks.description_modal(reply, "nl"), ensure_ascii=False)
+    modal = json.dumps(modals.description_modal(reply, "nl"), ensure_ascii=False)
     assert "Expertanalyse van Karin de Vries · expert" in modal and "Vaste gezichten" in modal
-    (step_select,) = [b for b in blocks.description_modal(reply, "nl")["blocks"] if b.get("block_id") == "step"]
+    (step_select,) = [b for b in modals.description_modal(reply, "nl")["blocks"] if b.get("block_id") == "step"]
     assert len(step_select["element"]["options"]) == 8
     card = cards.description_card(reply, "nl")
     assert "Expertanalyse van Karin de Vries · expert" in json.dumps(card, ensure_ascii=False)
@@ -287,3 +289,174 @@ def test_an_analysis_is_seen_by_whoever_may_read_the_description_and_no_one_else
     with db.transaction() as s:
         reply = description_reply(s, s.get(Intervention, iv_id), "nl")
     assert analysis_section([reply])
+
+
+def form_values(**parts) -> dict:
+    return {f"step.{no}": "" for no in range(1, 9)} | {"elements": "", "research": "", "judgement": ""} | parts
+
+
+def test_an_expert_writes_the_analysis_as_a_slack_modal(db, slack, fake_slack):
+    anna, bram = slack.user("U1"), slack.user("U2")
+    anna.say("hallo")
+    bram.say("hallo")
+    with db.transaction() as s:
+        from models import Person
+
+        anna_id = s.exec(select(Person.id).where(Person.display_name == "Anna Jansen")).one()
+        bram_id = s.exec(select(Person.id).where(Person.display_name == "Bram de Boer")).one()
+        roles.grant(s, bram_id, "expert", by=None)  # no notice: nothing waits before the modal's answer
+    iv_id = publish(db, anna_id, "Buurtbeheer Kruiskamp", "organisation")
+    bram.say(f"lees {iv_id}")
+    bram.click("Analyseer")
+    before = fake_slack.last_seq
+    bram.click("Als formulier", wait=False)  # the modal opens after the click is acknowledged
+    view = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
+    assert view["callback_id"] == "wwidw_analysis" and json.loads(view["private_metadata"]) == {"iv": iv_id}
+    paths = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert paths == [f"step.{no}" for no in range(1, 9)] + ["elements", "research", "judgement", "publish"]
+    wrong = bram.submit(view, {"research": "een boek zonder link", "judgement": "Overtuigend", "publish": ["1"]})
+    assert wrong.json()["response_action"] == "errors" and "research" in wrong.json()["errors"]
+    incomplete = bram.submit(view, {"judgement": "Overtuigend", "publish": ["1"]})
+    assert "een beoordeling van een stap" in incomplete.json()["errors"]["elements"]
+    assert not stored(db, iv_id)  # a form with errors stores nothing
+    before = fake_slack.last_seq
+    done = bram.submit(
+        view, {"step.5": "Goed uitgevoerd", "research": f"https://doi.org/{DOI} Bolt", "judgement": "Overtuigend",
+               "publish": ["1"]},
+    )  # fmt: skip
+    assert done.status_code == 200 and done.json().get("response_action") == "clear"
+    (a,) = stored(db, iv_id)
+    assert a.published_at and a.steps == {"5": "Goed uitgevoerd"} and a.references[0]["doi"] == DOI
+    confirmation = fake_slack.wait_for("chat.postMessage", after=before, channel="U2")[-1].args
+    assert "is gepubliceerd" in texts(confirmation)
+    before = fake_slack.last_seq
+    bram.click("Als formulier", wait=False)  # published: the form holds it, without the publish box
+    again = fake_slack.wait_for("views.open", after=before)[-1].args["view"]
+    fields = {b["block_id"]: b["element"] for b in again["blocks"] if b["type"] == "input"}
+    assert "publish" not in fields and fields["step.5"]["initial_value"] == "Goed uitgevoerd"
+    assert fields["research"]["initial_value"] == f"https://doi.org/{DOI} — Bolt"
+
+
+def test_an_expert_writes_the_analysis_as_a_teams_card(db, teams):
+    from bot.people import ensure_person
+    from tests.teams_driver import TENANT, contents
+    from tests.teams_driver import texts as card_texts
+
+    anna, karin = teams.user(), teams.user("29:karin", "Karin de Vries")
+    anna.say("hallo")
+    karin.say("hallo")
+    anna_id = ensure_person(db, "teams", TENANT, anna.user, "Anna de Vries")
+    karin_id = ensure_person(db, "teams", TENANT, karin.user, "Karin de Vries")
+    with db.transaction() as s:
+        roles.grant(s, karin_id, "expert", by=None)
+    iv_id = publish(db, anna_id, "Buurtbeheer Kruiskamp", "organisation")
+    karin.say(f"analyseer {iv_id}")
+    (card,) = contents(karin.click("Als formulier")[-1])
+    ids = [e.get("id") for e in card["body"] if e.get("id")]
+    assert ids == [f"step.{no}" for no in range(1, 9)] + ["elements", "research", "judgement", "publish"]
+    before = teams.connector.last_seq
+    karin.click("Opslaan", {"research": "geen link", "judgement": "Overtuigend", "publish": "true"})
+    (update,) = [c for c in teams.connector.calls if c.seq > before and c.kind == "update"]
+    assert "een DOI (10.1000/xyz) of een link" in card_texts([update.body])
+    kept = next(e for e in contents(update.body)[0]["body"] if e.get("id") == "judgement")
+    assert kept["value"] == "Overtuigend" and not stored(db, iv_id)
+    answer = karin.click("Opslaan", {"elements": "Vaste gezichten", "judgement": "Overtuigend", "publish": "true"})
+    assert "is gepubliceerd" in card_texts(answer)
+    (a,) = stored(db, iv_id)
+    assert a.published_at and a.elements == "Vaste gezichten"
+
+
+def test_an_expert_writes_the_analysis_on_the_web_page(db, make_server):
+    server = make_server(create_app(core=Core(Settings(database_url=db.url, _env_file=None))))
+    karin = Browser(base_url=server.url, follow_redirects=True)
+    karin.post("/start", data={"name": "Karin de Vries", "organisation": "Universiteit Utrecht"})
+    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
+    iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
+    assert karin.get(f"/beschrijvingen/{iv_id}/analyse").status_code == 403  # not an expert (yet)
+    assert 'analyse"' not in karin.get(f"/beschrijvingen/{iv_id}").text
+    with db.transaction() as s:
+        from models import Person
+
+        karin_id = s.exec(select(Person.id).where(Person.display_name == "Karin de Vries")).one()
+        roles.grant(s, karin_id, "expert", by=None)
+    assert f"/beschrijvingen/{iv_id}/analyse" in karin.get(f"/beschrijvingen/{iv_id}").text
+    page = karin.get(f"/beschrijvingen/{iv_id}/analyse")
+    assert page.status_code == 200 and 'name="step.8"' in page.text and "Opslaan en publiceren" in page.text
+    empty = karin.post(f"/beschrijvingen/{iv_id}/analyse", data=form_values())
+    assert empty.status_code == 400 and "Vul ten minste één deel in" in empty.text
+    wrong = karin.post(
+        f"/beschrijvingen/{iv_id}/analyse", data=form_values(judgement="Sterk <b>werk</b>", research="geen link")
+    )
+    assert wrong.status_code == 400 and "Sterk &lt;b&gt;werk&lt;/b&gt;" in wrong.text and not stored(db, iv_id)
+    saved = karin.post(
+        f"/beschrijvingen/{iv_id}/analyse",
+        data=form_values(**{"step.2": "Helder", "judgement": "Sterk <b>werk</b>", "publish": "1"}),
+    )
+    assert saved.status_code == 200 and "Expertanalyse van Karin de Vries · expert" in saved.text
+    assert "Sterk &lt;b&gt;werk&lt;/b&gt;" in saved.text  # shown as typed, never as markup
+    assert "Je analyse van 'Buurtkamer Kruiskamp' is gepubliceerd" in html.unescape(karin.get("/").text)  # chat too
+    other = publish(db, anna.person_id, "Intern plan", "organisation")
+    assert karin.get(f"/beschrijvingen/{other}/analyse").status_code == 403
+    assert karin.post(f"/beschrijvingen/{other}/analyse", data=form_values(judgement="x")).status_code == 403
+    assert not stored(db, other)
+
+
+def test_odd_references_and_near_words_are_refused_and_store_nothing(db):
+    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
+    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
+    for typed in ("mening: mooi", "onderzoek: https://[x]/rapport", "onderzoek: https://[abc", "oordeelkundig"):
+        (reply,) = karin.say(f"analyseer {iv_id} {typed}")
+        assert reply.kind == "error", typed
+    assert not stored(db, iv_id)  # a wrong first change makes no empty draft
+    karin.say(f"analyseer {iv_id} oordeel: Goed")
+    (reply,) = karin.say(f"analyseer {iv_id} oordeelkundig bekeken")
+    assert reply.kind == "error" and stored(db, iv_id)[0].judgement == "Goed"
+    karin.say(
+        f"analyseer {iv_id} onderzoek: Plan\x00 (https://x.nl/plan.pdf)\nhttps://example.org/files/10.12345/r.pdf"
+    )
+    karin.say(f"analyseer {iv_id} stap 1: Helder")
+    assert "gepubliceerd" in karin.say(f"analyseer {iv_id} publiceer")[0].text  # indexed on PostgreSQL too
+    refs = stored(db, iv_id)[0].references
+    assert refs == [
+        {"link": "https://x.nl/plan.pdf", "doi": None, "note": "Plan"},
+        {"link": "https://example.org/files/10.12345/r.pdf", "doi": None, "note": ""},
+    ]
+
+
+def test_an_expert_removes_their_analysis_once_the_description_or_the_role_is_gone(db):
+    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
+    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    first = publish(db, anna.person_id, "Geheim plan", "public")
+    second = publish(db, anna.person_id, "Tweede plan", "public")
+    written(db, karin, first)
+    written(db, karin, second)
+    with db.transaction() as s:
+        s.get(Intervention, first).visibility = "organisation"  # no longer Karin's to read
+        roles.revoke(s, karin.person_id, "expert")
+    (listed,) = karin.say("analyses")
+    labels = [o.label for o in listed.options]
+    assert f"#{first} · niet meer te lezen; 'analyseer {first} verwijder' haalt je analyse weg" in labels
+    assert not any("Geheim plan" in label for label in labels)
+    assert "error" == karin.say(f"analyseer {second} oordeel: Anders")[0].kind  # no longer an expert
+    for iv_id in (first, second):
+        assert (
+            karin.say(f"analyseer {iv_id} verwijder")[0].text == f"Je analyse van beschrijving {iv_id} is verwijderd."
+        )
+        assert not stored(db, iv_id)
+    assert "error" not in [r.kind for r in anna.say(f"lees {second}")]
+    assert not analysis_section(anna.say(f"lees {second}"))
+
+
+def test_a_long_analysis_is_whole_in_slacks_description_modal(db):
+    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
+    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
+    for part, end in (("stap 2", "EINDE-A"), ("bestanddelen", "EINDE-B"), ("oordeel", "EINDE-C")):
+        assert karin.say(f"analyseer {iv_id} {part}: " + "woord " * 480 + end)[0].kind != "error"
+    karin.say(f"analyseer {iv_id} publiceer")
+    (reply,) = Wizard(db).read(anna.person_id, iv_id).replies
+    view = modals.description_modal(reply, "nl")
+    shown = "".join(b["text"]["text"] for b in view["blocks"] if b.get("type") == "section")
+    assert all(end in shown for end in ("EINDE-A", "EINDE-B", "EINDE-C"))
+    assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b.get("type") == "section")

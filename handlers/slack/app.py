@@ -7,7 +7,6 @@ turn's own transaction, so it is handled once.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -18,20 +17,22 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import definition
-from bot.forms import FormError, StaleForm
+from bot.analyses import FORM as ANALYSIS_FORM
+from bot.analyses import AnalysisForm
+from bot.forms import FormError
 from bot.i18n import t
 from bot.messages import ReplyTo
 from bot.people import ensure_person, find_person, person_name, placeholders, update_profile
 from bot.replies import Reply, Turn
 from bot.subscriptions import Where
 from bot.wizard import Outcome
-from handlers.slack import blocks
+from handlers.slack import blocks, modals
 from handlers.slack.delivery import shared_with_others
 from handlers.slack.installations import ROTATE_BEFORE, Recent, api_client
 from handlers.slack.markup import typed
 from handlers.slack.oauth import install_flow
 from handlers.slack.subcommands import SUBCOMMANDS
+from handlers.slack.views import Listening, clicker_team, register_views
 
 log = logging.getLogger("wwidw.slack")
 MENTION = re.compile(r"<@([UW][A-Z0-9]{2,30})>")  # as handlers/slack/markup.py leaves a person's mention
@@ -43,13 +44,6 @@ def describe(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return error.__class__.__name__
-
-
-def clicker_team(body: dict) -> str:
-    """The workspace of whoever clicked: in a channel shared with another workspace (Slack
-    Connect) that is the user's own, not the workspace the message lives in."""
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    return user.get("team_id") or (body.get("team") or {}).get("id") or ""
 
 
 def build_bolt_app(core) -> App:
@@ -224,7 +218,7 @@ def build_bolt_app(core) -> App:
 
     def open_form(client: WebClient, trigger: str, person_id: int, iv_id: int, step: int) -> bool:
         try:
-            view = blocks.modal(forms.form(person_id, iv_id, step))
+            view = modals.modal(forms.form(person_id, iv_id, step))
         except FormError:
             return False
         return open_view(client, trigger, view)
@@ -266,7 +260,7 @@ def build_bolt_app(core) -> App:
             if open_form(client, trigger_id, person_id, form.intervention_id, form.step):
                 replies = [r for r in replies if r.kind != "form"]  # else its button in the chat opens it later
         # A description to read and a value to enter open as modals when Slack allows one now.
-        for kind, modal in (("description", blocks.description_modal), ("value", blocks.measure_modal)):
+        for kind, modal in (("description", modals.description_modal), ("value", modals.measure_modal)):
             shown = next((r for r in replies if r.kind == kind), None)
             if shown is not None and trigger_id and open_view(client, trigger_id, modal(shown, outcome.locale)):
                 replies = [r for r in replies if r.kind != kind]
@@ -331,6 +325,10 @@ def build_bolt_app(core) -> App:
             _, iv_id, step = value.split(":")
             open_form(client, body["trigger_id"], person_id, int(iv_id), int(step))
             return
+        if value.startswith(f"{ANALYSIS_FORM}:") and value[len(ANALYSIS_FORM) + 1 :].isdigit():
+            found = wizard.analysis_form(person_for(client, team_id, user_id), int(value[len(ANALYSIS_FORM) + 1 :]))
+            if isinstance(found, AnalysisForm) and open_view(client, body["trigger_id"], modals.analysis_modal(found)):
+                return  # else the chat says why there is no form, or shows the analysis to type
         channel = (body.get("channel") or {}).get("id") or user_id
         if value.startswith("read:"):
             channel = user_id  # reading from a digest in a channel: any answer is for the reader alone
@@ -407,80 +405,7 @@ def build_bolt_app(core) -> App:
         what = Turn(text=f"{SUBCOMMANDS[sub]} {rest}".strip(), command=True)
         turn(client, team_id, user_id, answer_in(context, user_id), what)
 
-    def submission(body: dict, view: dict) -> tuple[str, str, dict]:
-        """Who submitted a modal, and what it carried in its private metadata ({} if unreadable)."""
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            meta = {}
-        return clicker_team(body), body["user"]["id"], meta if isinstance(meta, dict) else {}
-
-    @app.view(blocks.FORM_CALLBACK)
-    def on_form(ack, body, view, client, context):
-        team_id, user_id, meta = submission(body, view)
-        try:
-            iv_id, step, version = int(meta["iv"]), int(meta["step"]), meta.get("v")
-        except (ValueError, KeyError, TypeError):
-            return ack()
-        person_id = person_for(client, team_id, user_id)
-        try:
-            errors = forms.submit(person_id, iv_id, step, blocks.submitted_values(view), version)
-        except StaleForm:
-            return ack(response_action="update", view=blocks.modal(forms.stale_form(person_id, iv_id, step)))
-        except FormError:
-            return ack()
-        if errors:
-            return ack(response_action="errors", errors={path: blocks.cut(msg, 150) for path, msg in errors.items()})
-        form = forms.form(person_id, iv_id, step + 1) if step < len(definition.steps()) else None
-        if form is not None:
-            ack(response_action="update", view=blocks.modal(form))
-        else:
-            ack(response_action="clear")
-            turn(client, team_id, user_id, answer_in(context, user_id), Turn(action="cmd:summary"))
-        name_mentioned(client, team_id)  # after the answer: Slack waits only three seconds for it
-
-    @app.view(blocks.MEASURE_CALLBACK)
-    def on_measure(ack, body, view, client, context):
-        team_id, user_id, meta = submission(body, view)
-        try:
-            reminder_id = int(meta["r"])
-            confirmed = float(meta["c"]) if meta.get("c") is not None else None
-        except (ValueError, KeyError, TypeError):
-            return ack()
-        values = blocks.submitted_values(view)
-        person_id = person_for(client, team_id, user_id)
-        typed_value, note = str(values.get("value") or ""), values.get("note")
-        to = answer_in(context, user_id)
-        problems, outcome = wizard.measure(person_id, reminder_id, typed_value, note, confirmed, to)
-        if "confirm" in problems:
-            prompt = Reply(
-                text=blocks.first_text(view), title=(view.get("title") or {}).get("text"), reminder_id=reminder_id
-            )
-            return ack(
-                response_action="update",
-                view=blocks.measure_modal(prompt, outcome.locale, problems["confirm"], problems["confirm_value"]),
-            )
-        if problems:
-            return ack(response_action="errors", errors={"value": blocks.cut(problems["value"], 150)})
-        ack(response_action="clear")
-        deliver(outcome)
-
-    @app.view(blocks.COMMENT_CALLBACK)
-    def on_comment(ack, body, view, client, context):
-        team_id, user_id, meta = submission(body, view)
-        values = blocks.submitted_values(view)
-        text = str(values.get("comment") or "").strip()
-        if not text or not isinstance(meta.get("iv"), int):
-            return ack()  # read and closed without a comment
-        person_id = person_for(client, team_id, user_id)
-        outcome = wizard.comment(
-            person_id, meta["iv"], str(values.get("step") or ""), text, answer_in(context, user_id)
-        )
-        error = next((r for r in outcome.replies if r.kind == "error"), None)
-        if error is not None:
-            return ack(response_action="errors", errors={error.input or "comment": blocks.cut(error.text, 150)})
-        ack(response_action="clear")
-        deliver(outcome)
+    register_views(app, core, Listening(person_for, answer_in, deliver, turn, name_mentioned))
 
     @app.error
     def on_error(error, body):

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from microsoft_agents.activity import Activity, ChannelAccount
 
+from bot.analyses import FORM as ANALYSIS_FORM
+from bot.analyses import AnalysisForm
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
 from bot.messages import ReplyTo
@@ -164,6 +166,11 @@ class TeamsBot:
                 _, iv_id, step = (action.split(":") + ["", ""])[:3]
                 if record_id(iv_id) and record_id(step):
                     return self.send_form(place, person_id, record_id(iv_id), record_id(step))
+            if action.startswith(f"{ANALYSIS_FORM}:") and record_id(action.partition(":")[2]):
+                found = self.wizard.analysis_form(person_id, record_id(action.partition(":")[2]))
+                if isinstance(found, AnalysisForm):
+                    return self.post_cards(place, [cards.analysis_card(found)])
+                return self.send(place, found.replies, found.locale)
             return self.turn(activity, place, person_id, Turn(action=action))
         if value.get("wwidw_multi") and isinstance(value.get("opts"), str) and value["opts"]:
             return self.turn(activity, place, person_id, Turn(action="opts:" + value["opts"].replace(",", "|")))
@@ -175,6 +182,8 @@ class TeamsBot:
             return self.value_submitted(activity, place, person_id, value)
         if record_id(value.get("wwidw_comment")):
             return self.comment_submitted(place, person_id, value)
+        if record_id(value.get("wwidw_analysis")):
+            return self.analysis_submitted(activity, place, person_id, value)
 
     def send_form(self, place: Place, person_id: int, iv_id: int, step: int) -> None:
         try:
@@ -230,6 +239,22 @@ class TeamsBot:
             actions=reminder_actions(reminder_id, locale),
             reminder_id=reminder_id,
         )
+
+    def analysis_submitted(self, activity: Activity, place: Place, person_id: int, value: dict) -> None:
+        iv_id = record_id(value["wwidw_analysis"])
+        typed = {k: v[:MAX_TEXT] for k, v in value.items() if isinstance(v, str)}
+        publish = typed.pop("publish", "false") == "true"
+        errors, outcome = self.wizard.save_analysis(person_id, iv_id, typed, publish, self.reply_to(place))
+        if outcome.owed is None and not errors:
+            return self.send(place, outcome.replies, outcome.locale)  # why it could not be stored
+        if errors:
+            found = self.wizard.analysis_form(person_id, iv_id)
+            if isinstance(found, AnalysisForm):
+                return self.replace(activity, place, cards.analysis_card(found, errors, typed))
+            return self.send(place, found.replies, found.locale)
+        saved = Reply(text=t(outcome.locale, "analysis.saved"))
+        self.replace(activity, place, cards.card(cards.reply_body(saved, outcome.locale)[0]))
+        self.deliver(outcome)
 
     def comment_submitted(self, place: Place, person_id: int, value: dict) -> None:
         text = str(value.get("comment") or "").strip()

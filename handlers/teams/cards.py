@@ -2,7 +2,8 @@
 
 Buttons are `Action.Submit`: Teams sends their `data` back as the `value` of a message activity.
 `data` always names what it is: {"wwidw": <action value>} for a wizard button, {"wwidw_form": …}
-for a step form, {"wwidw_measure": …} for a reminder's value, {"wwidw_comment": …} for a comment.
+for a step form, {"wwidw_measure": …} for a reminder's value, {"wwidw_comment": …} for a comment,
+{"wwidw_analysis": …} for an expert analysis.
 Text that people typed goes into TextBlocks with Markdown links and images defused, so nobody
 can disguise a link in a description others read.
 """
@@ -13,6 +14,7 @@ import json
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment
 
+from bot.analyses import AnalysisForm
 from bot.formatting import editable_number
 from bot.forms import OTHER, Form, FormField
 from bot.i18n import t
@@ -253,6 +255,32 @@ def description_card(reply: Reply, locale: str) -> dict:
         data = {"wwidw_comment": reply.intervention_id}
         actions.append({"type": "Action.Submit", "title": t(locale, "library.comment_submit"), "data": data})
     return card(body, actions)
+
+
+# --- an expert analysis as a form ----------------------------------------------------------------------
+
+
+def analysis_card(form: AnalysisForm, errors: dict[str, str] | None = None, values: dict | None = None) -> dict:
+    """An expert's analysis as one card: a field per part, a toggle to publish it, errors beside
+    the fields when it comes back."""
+    locale, errors, values = form.locale, errors or {}, values or {}
+    body = [text_block(form.title, weight="Bolder", size="Medium")]
+    body.append(text_block(f"{form.note} {t(locale, 'analysis.form_intro')}", isSubtle=True))
+    for f in form.fields:
+        typed = values.get(f.path)
+        element = {"type": "Input.Text", "id": f.path, "label": f.label[:200], "isMultiline": True}
+        element["maxLength"] = f.max_len
+        if f.help:
+            element["placeholder"] = f.help[:200]
+        if value := typed if isinstance(typed, str) else f.value:
+            element["value"] = value
+        body.append(element)
+        if f.path in errors:
+            body.append(text_block(errors[f.path], color="Attention", size="Small", spacing="None"))
+    if not form.published:
+        body.append({"type": "Input.Toggle", "id": "publish", "title": t(locale, "analysis.publish"), "value": "false"})
+    save = {"type": "Action.Submit", "title": t(locale, "analysis.save"), "style": "positive"}
+    return card(body, [{**save, "data": {"wwidw_analysis": form.intervention_id}}])
 
 
 # --- step forms ----------------------------------------------------------------------------------------

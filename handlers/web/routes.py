@@ -26,6 +26,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot import definition, organisations, search, store
+from bot.analyses import FORM as ANALYSIS_FORM
+from bot.analyses import AnalysisForm
 from bot.documents import as_dict, render_markdown
 from bot.forms import FormError, StaleForm
 from bot.i18n import t
@@ -57,6 +59,8 @@ def choice_link(value: str) -> str | None:
     """Where an older message's choice still leads once its buttons are gone: a description, the indicators."""
     if m := re.fullmatch(r"(?:read:|cmd:open:)(\d+)(?:@.*)?", value):
         return f"/beschrijvingen/{m[1]}"
+    if m := re.fullmatch(rf"{ANALYSIS_FORM}:(\d+)", value):
+        return f"/beschrijvingen/{m[1]}/analyse"
     return "/indicatoren" if re.fullmatch(r"(?:indicator:|ind:)\d+", value) else None
 
 
@@ -264,13 +268,14 @@ def web_routes(core) -> list[BaseRoute]:
             org = s.get(Organisation, iv.organisation_id)
             author = s.get(Person, iv.author_id)
             locale = locale_of(person)
+            shown = description_reply(s, iv, locale, person)
             return {
                 "iv": iv,
                 "organisation": org.name,
                 "author": author.display_name,
-                # with the comments on each step, and the expert analyses under the steps
-                "sections": description_reply(s, iv, locale).sections,
+                "sections": shown.sections,  # with the comments on each step, the expert analyses below
                 "may_comment": person is not None and iv.status == "published",
+                "may_analyse": bool(shown.actions),  # an expert, and published
                 "markdown": render_markdown(s, iv, locale),
                 "json": as_dict(s, iv),
             }
@@ -402,6 +407,36 @@ def web_routes(core) -> list[BaseRoute]:
             errors=errors,
         )
 
+    async def analysis_page(request: Request):
+        """An expert's analysis of a description as one form: save, or save and publish."""
+        person, identity = await run_in_threadpool(reader, request)
+        if person is None:
+            return RedirectResponse("/", status_code=303)
+        iv_id, values, errors = request.path_params["iv"], {}, {}
+        if request.method == "POST":
+            form = await request.form()
+            values = {key: str(form.get(key) or "") for key in form.keys() if key != "publish"}
+            errors, outcome = await run_in_threadpool(
+                wizard.save_analysis, person.id, iv_id, values, bool(form.get("publish"))
+            )
+            refused = next((r for r in outcome.replies if r.kind == "error"), None)
+            if refused is not None:  # not an expert, or a description they may not analyse
+                return PlainTextResponse(refused.text, status_code=403)
+            if not errors:
+
+                def told() -> None:  # the confirmation, in the chat's transcript too
+                    with db.transaction() as s:
+                        for reply in outcome.replies[:1]:
+                            s.add(ChatMessage(identity_id=identity.id, sender="bot", body=reply_to_dict(reply)))
+
+                await run_in_threadpool(told)
+                return RedirectResponse(f"/beschrijvingen/{iv_id}", status_code=303)
+        found = await run_in_threadpool(wizard.analysis_form, person.id, iv_id)
+        if not isinstance(found, AnalysisForm):
+            return PlainTextResponse(" ".join(r.text for r in found.replies), status_code=403)
+        status = 400 if errors else 200
+        return render(request, "analysis.html", found.locale, status=status, form=found, values=values, errors=errors)
+
     async def chart(request: Request):
         person, _ = await run_in_threadpool(reader, request)
         ref = request.path_params["ref"]
@@ -422,6 +457,7 @@ def web_routes(core) -> list[BaseRoute]:
         Route("/beschrijvingen/{iv:int}/reactie", guarded(comment), methods=["POST"]),
         Route("/indicatoren", indicators),
         Route("/formulier/{iv:int}/{step:int}", guarded(form_page), methods=["GET", "POST"]),
+        Route("/beschrijvingen/{iv:int}/analyse", guarded(analysis_page), methods=["GET", "POST"]),
         *signin.routes(guarded, start_page),
         *leaving_routes(db, browsers, render, guarded, settings.wwidw_timezone, settings.wwidw_locale),
         Mount("/static", StaticFiles(directory=Path(__file__).parent / "static")),

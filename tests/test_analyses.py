@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.wizard import Wizard
 from handlers.slack import modals
 from handlers.teams import cards
-from models import Analysis, Intervention, OutboxMessage
+from models import Analysis, Intervention, OutboxMessage, Person
 from reminders.digests import Digests
 from tests.helpers import Browser, Chat
 from tests.slack_driver import texts
@@ -183,15 +183,20 @@ def test_every_wrong_analysis_gets_a_clear_answer_and_changes_nothing(db):
     assert stored(db, public)[0].judgement is None
 
 
-def test_an_expert_analyses_in_slack_and_the_author_is_told_by_direct_message(db, slack, fake_slack):
+def in_slack(db, slack):
+    """Anna and Bram in one Slack workspace, Bram an expert (given without a notice, so no message
+    waits before the answers the test looks for): the two and Anna's person id."""
     anna, bram = slack.user("U1"), slack.user("U2")
     anna.say("hallo")
     bram.say("hallo")
-    wwidw("person", "role", "slack:T1:U2", "expert", database_url=db.url)
     with db.transaction() as s:
-        from models import Person
+        ids = dict(s.exec(select(Person.display_name, Person.id)).all())
+        roles.grant(s, ids["Bram de Boer"], "expert", by=None)
+    return anna, bram, ids["Anna Jansen"]
 
-        anna_id = s.exec(select(Person.id).where(Person.display_name == "Anna Jansen")).one()
+
+def test_an_expert_analyses_in_slack_and_the_author_is_told_by_direct_message(db, slack, fake_slack):
+    anna, bram, anna_id = in_slack(db, slack)
     iv_id = publish(db, anna_id, "Buurtbeheer Kruiskamp", "organisation")
     message = bram.say(f"analyseer {iv_id} stap 2: Sterk onderbouwd met de wijkcijfers & enquêtes")
     assert "Opgeslagen" in texts(message)
@@ -296,15 +301,7 @@ def form_values(**parts) -> dict:
 
 
 def test_an_expert_writes_the_analysis_as_a_slack_modal(db, slack, fake_slack):
-    anna, bram = slack.user("U1"), slack.user("U2")
-    anna.say("hallo")
-    bram.say("hallo")
-    with db.transaction() as s:
-        from models import Person
-
-        anna_id = s.exec(select(Person.id).where(Person.display_name == "Anna Jansen")).one()
-        bram_id = s.exec(select(Person.id).where(Person.display_name == "Bram de Boer")).one()
-        roles.grant(s, bram_id, "expert", by=None)  # no notice: nothing waits before the modal's answer
+    anna, bram, anna_id = in_slack(db, slack)
     iv_id = publish(db, anna_id, "Buurtbeheer Kruiskamp", "organisation")
     bram.say(f"lees {iv_id}")
     bram.click("Analyseer")
@@ -375,8 +372,6 @@ def test_an_expert_writes_the_analysis_on_the_web_page(db, make_server):
     assert karin.get(f"/beschrijvingen/{iv_id}/analyse").status_code == 403  # not an expert (yet)
     assert 'analyse"' not in karin.get(f"/beschrijvingen/{iv_id}").text
     with db.transaction() as s:
-        from models import Person
-
         karin_id = s.exec(select(Person.id).where(Person.display_name == "Karin de Vries")).one()
         roles.grant(s, karin_id, "expert", by=None)
     assert f"/beschrijvingen/{iv_id}/analyse" in karin.get(f"/beschrijvingen/{iv_id}").text

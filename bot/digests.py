@@ -39,10 +39,11 @@ class Item:
     latest: Measurement | None
     analysed_at: datetime | None = None  # when its newest expert analysis in the window was published
 
-    @property
-    def changed_at(self) -> datetime:
-        """When it last changed for a reader: its text, or a new analysis of it."""
-        return max(as_utc(self.iv.updated_at), as_utc(self.analysed_at or self.iv.updated_at))
+    def changed_in(self, since: datetime, until: datetime) -> datetime | None:
+        """When it last changed for a reader within (since, until]: its text, or a new analysis of
+        it (a text changed again after `until` still has its analysis in this window)."""
+        moments = [as_utc(m) for m in (self.iv.updated_at, self.analysed_at) if m is not None]
+        return max((m for m in moments if since < m <= until), default=None)
 
 
 class Candidates:
@@ -119,7 +120,7 @@ class Candidates:
         found = []
         for iv_id in self.visible(organisation):
             item = self.items.get(iv_id)
-            if item is None or not (since < item.changed_at <= until):
+            if item is None or item.changed_in(since, until) is None:
                 continue
             if sub.theme and sub.theme not in (item.iv.themes or []):
                 continue
@@ -128,9 +129,9 @@ class Candidates:
             ):
                 continue
             found.append(item)
-        return sorted(found, key=lambda i: (i.changed_at, i.iv.id), reverse=True)
+        return sorted(found, key=lambda i: (i.changed_in(since, until), i.iv.id), reverse=True)
 
-    def pages(self, items: list[Item], sub: Subscription) -> list[list[dict]]:
+    def pages(self, items: list[Item], sub: Subscription, until: datetime) -> list[list[dict]]:
         """The digest as pages of reply dicts, grouped by theme (a description under its first theme,
         or under the theme the channel follows)."""
         locale, since = sub.locale, as_utc(sub.since)
@@ -140,7 +141,7 @@ class Candidates:
         order = sorted(groups, key=lambda key: (key is None, fold(theme_label(key, locale))))
         flat = [(key, item) for key in order for item in groups[key]]
         chunks = [flat[i : i + PAGE_ITEMS] for i in range(0, len(flat), PAGE_ITEMS)]
-        counts = Counter(news(item, since) for item in items)
+        counts = Counter(news(item, since, until) for item in items)
         pages = []
         for page, chunk in enumerate(chunks, start=1):
             intro = self.render(
@@ -160,7 +161,7 @@ class Candidates:
                 if key != theme:
                     replies.append(reply_to_dict(Reply(kind="digest_theme", text=theme_label(key, locale))))
                     theme = key
-                replies.append(self.item_reply(item, locale, news(item, since)))
+                replies.append(self.item_reply(item, locale, news(item, since, until)))
             pages.append(replies)
         return pages
 
@@ -201,12 +202,13 @@ def is_new(item: Item, since: datetime) -> bool:
     return item.iv.published_at is not None and as_utc(item.iv.published_at) > since
 
 
-def news(item: Item, since: datetime) -> str:
-    """What a digest says is new of a description: itself, its text, an expert analysis of it."""
+def news(item: Item, since: datetime, until: datetime) -> str:
+    """What a digest of (since, until] says is new of a description: itself, its text, an expert
+    analysis of it."""
     if is_new(item, since):
         return "new"
-    analysed = item.analysed_at is not None and as_utc(item.analysed_at) > since
-    updated = as_utc(item.iv.updated_at) > since
+    analysed = item.analysed_at is not None and since < as_utc(item.analysed_at) <= until
+    updated = since < as_utc(item.iv.updated_at) <= until
     return "updated_analysed" if analysed and updated else "analysed" if analysed else "updated"
 
 

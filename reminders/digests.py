@@ -73,7 +73,7 @@ class Digests:
                 cutoff = max(as_utc(sub.since), min(due_at, now - SETTLE))
                 items = candidates.chosen(sub, organisations[sub.organisation_id], cutoff)
                 if items:
-                    pages_of.append((sub, due_at, candidates.pages(items, sub)))
+                    pages_of.append((sub, due_at, candidates.pages(items, sub, cutoff)))
                 sub.since = cutoff
                 sub.next_due_at = next_digest(sub.frequency, sub.timezone, max(now, cutoff))
             s.flush()

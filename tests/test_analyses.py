@@ -224,7 +224,7 @@ def test_the_modal_the_dialog_and_the_web_page_show_the_analysis_and_comment_onl
     assert "Expertanalyse van Karin de Vries · expert" in modal and "Vaste gezichten" in modal
     (step_select,) = [b for b in modals.description_modal(reply, "nl")["blocks"] if b.get("block_id") == "step"]
     assert len(step_select["element"]["options"]) == 8
-    card = cards.description_card(reply, "nl")
+    card = cards.description_card(reply, "nl", in_dialog=True)
     assert "Expertanalyse van Karin de Vries · expert" in json.dumps(card, ensure_ascii=False)
     (choices,) = [b for b in card["body"] if b.get("id") == "step"]
     assert len(choices["choices"]) == 8
@@ -247,6 +247,7 @@ def test_a_new_analysis_is_announced_in_the_digest(db, slack, fake_slack):
     with db.transaction() as s:
         (a,) = s.exec(select(Analysis))
         a.published_at = since + timedelta(minutes=1)
+        s.get(Intervention, iv_id).updated_at = due + timedelta(minutes=5)  # edited since: the next digest's
     before = fake_slack.last_seq
     Digests(db).run(due)
     deliver(sender, due)
@@ -347,7 +348,8 @@ def test_an_expert_writes_the_analysis_as_a_teams_card(db, teams):
     with db.transaction() as s:
         roles.grant(s, karin_id, "expert", by=None)
     iv_id = publish(db, anna_id, "Buurtbeheer Kruiskamp", "organisation")
-    karin.say(f"analyseer {iv_id}")
+    karin.say(f"lees {iv_id}")
+    karin.click("Analyseer")  # the chat's description card has the expert's button
     (card,) = contents(karin.click("Als formulier")[-1])
     ids = [e.get("id") for e in card["body"] if e.get("id")]
     assert ids == [f"step.{no}" for no in range(1, 9)] + ["elements", "research", "judgement", "publish"]

@@ -279,7 +279,7 @@ class TeamsBot:
             shown = next((r for r in outcome.replies if r.kind == "description"), None)
             if shown is None:
                 return {"task": {"type": "message", "value": " ".join(r.text for r in outcome.replies)[:500]}}
-            content = cards.description_card(shown, outcome.locale)
+            content = cards.description_card(shown, outcome.locale, in_dialog=True)
             if len(cards.split(content)) > 1:  # a dialog holds one card: a very long description is read in the chat
                 return {
                     "task": {"type": "message", "value": t(outcome.locale, "teams.too_long", id=shown.intervention_id)}

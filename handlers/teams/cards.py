@@ -241,9 +241,12 @@ def reminder_of(reply: Reply) -> int | None:
     return None
 
 
-def description_card(reply: Reply, locale: str) -> dict:
-    """A description to read, with a place to comment on one step when it is published."""
-    body, actions = reply_body(Reply(text=reply.text, title=reply.title, sections=reply.sections), locale)
+def description_card(reply: Reply, locale: str, in_dialog: bool = False) -> dict:
+    """A description to read, with a place to comment on one step when it is published; in the
+    chat also its buttons (an expert's *Analyseer*), which a dialog could only submit to itself."""
+    shown = Reply(text=reply.text, title=reply.title, sections=reply.sections)
+    shown.actions = [] if in_dialog else reply.actions
+    body, actions = reply_body(shown, locale)
     if reply.note:  # published: comments welcome
         steps = [{"title": s.heading[:200], "value": str(s.no)} for s in reply.sections if s.no]
         body += [

@@ -7,7 +7,7 @@ not fit, the bot offers help or skipping.
 
 from __future__ import annotations
 
-from bot import definition, formatting, store
+from bot import definition, effect_finder, formatting, store
 from bot.buttons import bound
 from bot.definition import Field
 from bot.navigation import MORE, Cursor
@@ -70,7 +70,12 @@ class Asking(TurnPart):
                 title=title,
                 note=note,
                 input=f.kind,
-                options=[Choice(o.label(self.locale), bound(f"opt:{o.key}", token)) for o in walk.options_for(f)],
+                options=[
+                    Choice(
+                        o.label(self.locale), bound(f"opt:{o.key}", token), group=o.group and o.group.label(self.locale)
+                    )
+                    for o in walk.options_for(f)
+                ],
                 multi=f.kind == "multichoice",
                 actions=actions,
                 intervention_id=run.iv.id,
@@ -98,6 +103,11 @@ class Asking(TurnPart):
             return self.move(Cursor(c.step, c.field, c.item + 1, list_field.items[0].key))
         f = walk.field_at(c)
         options = walk.options_for(f)
+        if f.options_from == "effects":
+            if (own := effect_finder.own_effect(text)) is not None:
+                text = own
+            elif found := effect_finder.find(text, options):
+                return self.offer_effects(text, found)
         try:
             value = parse(f, text, self.locale, options)
             self.check_order(f, value, list_field, c)
@@ -134,6 +144,27 @@ class Asking(TurnPart):
         if suggestion:
             row.kind = row.kind or suggestion.kind
             row.unit = row.unit or suggestion.unit
+
+    def offer_effects(self, text: str, found: list) -> None:
+        """The effects a typed word finds, to pick one from; the question stays open, so typing
+        another word searches again and 'eigen: …' keeps one's own."""
+        token = self.run.buttons.question_token()
+        shown = found[: effect_finder.MAX_SHOWN]
+        key = "effects.found" if len(found) <= len(shown) else "effects.found_many"
+        self.replies.append(
+            Reply(
+                text=self.t(key, words=text[:100], count=len(found), shown=len(shown)),
+                kind="list",
+                title=self.t("effects.found_title"),
+                note=self.t("effects.own_hint", words=text[:100]),
+                input="found",  # a number typed next picks from this list, not from the question's
+                options=[
+                    Choice(o.label(self.locale), bound(f"opt:{o.key}", token), group=o.group.label(self.locale))
+                    for o in shown
+                ],
+                intervention_id=self.run.iv.id,
+            )
+        )
 
     def reject(self, invalid: Invalid) -> None:
         run, walk = self.run, self.run.walk

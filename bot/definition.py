@@ -21,6 +21,7 @@ class Option:
     key: str
     nl: str
     en: str
+    group: Option | None = None  # the group it is shown under (an effect's group of the ordering)
 
     def label(self, locale: str) -> str:
         return self.en if locale == "en" else self.nl
@@ -124,9 +125,15 @@ class Effect:
     nl: str
     en: str
     indicators: tuple[SuggestedIndicator, ...] = field(default_factory=tuple)
+    group: Option | None = None
+    beneficiaries: tuple[Option, ...] = ()  # who typically counts on it (incasseerders)
+    source: str = "eigen"  # where its wording comes from (see effects.toml)
 
     def label(self, locale: str) -> str:
         return self.en if locale == "en" else self.nl
+
+    def option(self) -> Option:
+        return Option(self.key, self.nl, self.en, self.group)
 
 
 def _field(raw: dict) -> Field:
@@ -167,18 +174,63 @@ def fields_after(key: str) -> list[tuple[Step, Field]]:
     return [(s, f) for s in steps() for f in s.fields if f.after == key]
 
 
+EFFECT_SOURCES = {"wwidw", "eigen"}
+INDICATOR_KINDS = {"output", "outcome", "cost"}
+
+
+@cache
+def effect_groups() -> tuple[Option, ...]:
+    return tuple(Option(g["key"], g["nl"], g["en"]) for g in _effect_data()["group"])
+
+
 @cache
 def effects() -> tuple[Effect, ...]:
-    data = tomllib.loads((DATA / "effects.toml").read_text("utf-8"))
-    return tuple(
-        Effect(
-            key=e["key"],
-            nl=e["nl"],
-            en=e["en"],
-            indicators=tuple(SuggestedIndicator(**i) for i in e.get("indicator", ())),
+    """The effect ordering, group by group in the order of its groups (so a list's numbers and
+    its grouped display agree). The file is checked as it is read: a typo fails loudly here."""
+    data = _effect_data()
+    groups = {g.key: g for g in effect_groups()}
+    beneficiaries = {b["key"]: Option(b["key"], b["nl"], b["en"]) for b in data["beneficiary"]}
+    units = {o.key for o in find_field("indicators")[1].item("unit").options}
+    out, seen = [], set()
+    for e in data["effect"]:
+        names = {e["key"], e["nl"].casefold(), e["en"].casefold()}
+        if problem := effect_problem(e, names & seen, groups, beneficiaries, units):
+            raise ValueError(f"effects.toml, effect {e.get('key')!r}: {problem}")
+        seen |= names
+        out.append(
+            Effect(
+                key=e["key"],
+                nl=e["nl"],
+                en=e["en"],
+                indicators=tuple(SuggestedIndicator(**i) for i in e.get("indicator", ())),
+                group=groups[e["group"]],
+                beneficiaries=tuple(beneficiaries[b] for b in e["beneficiaries"]),
+                source=e["source"],
+            )
         )
-        for e in data["effect"]
-    )
+    order = {key: n for n, key in enumerate(groups)}
+    return tuple(sorted(out, key=lambda e: order[e.group.key]))
+
+
+def effect_problem(e: dict, twice: set, groups: dict, beneficiaries: dict, units: set) -> str | None:
+    """What is wrong with one effect of effects.toml, if anything."""
+    if twice:
+        return f"key or name used twice: {sorted(twice)}"
+    if e.get("group") not in groups:
+        return f"no group {e.get('group')!r}"
+    if unknown := [b for b in e.get("beneficiaries", ()) if b not in beneficiaries]:
+        return f"no beneficiary {unknown[0]!r}"
+    if e.get("source") not in EFFECT_SOURCES:
+        return f"source {e.get('source')!r} is none of {sorted(EFFECT_SOURCES)}"
+    for i in e.get("indicator", ()):
+        if i["kind"] not in INDICATOR_KINDS or i["unit"] not in units:
+            return f"indicator {i['nl']!r}: kind {i['kind']!r} or unit {i['unit']!r} unknown"
+    return None
+
+
+@cache
+def _effect_data() -> dict:
+    return tomllib.loads((DATA / "effects.toml").read_text("utf-8"))
 
 
 def effect_by_name(name: str) -> Effect | None:

@@ -148,7 +148,7 @@ class Forms:
             help=f.help(run.locale, form=True),
             value=text,
             selected=selected,
-            options=[Choice(o.label(run.locale), o.key) for o in options],
+            options=[Choice(o.label(run.locale), o.key, group=o.group and o.group.label(run.locale)) for o in options],
             allow_other=f.allow_other,
             group=group,
             max_len=f.limit,

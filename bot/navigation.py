@@ -55,7 +55,7 @@ class Walk(TurnPart):
 
     def options_for(self, f: Field) -> tuple[Option, ...]:
         if f.options_from == "effects":
-            return tuple(Option(e.key, e.nl, e.en) for e in definition.effects())
+            return tuple(e.option() for e in definition.effects())
         if f.options_from == "indicators":
             return tuple(Option(key, s.nl, s.en) for key, s in self.suggested_indicators())
         return f.options

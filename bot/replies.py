@@ -44,6 +44,7 @@ class Choice:
     label: str
     value: str
     style: str | None = None  # "primary" | "danger" | None
+    group: str | None = None  # the heading it is listed under (an effect's group), if any
 
 
 @dataclass

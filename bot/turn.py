@@ -243,7 +243,7 @@ class TurnRun:
         left to its parser ("1, 4" picks two themes); buttons beside a question are not a list."""
         last = self.replies[-1] if self.replies else None
         offered = [[c.label, c.value] for c in last.options] if last is not None else []
-        if any(value.startswith("opt:") for _, value in offered):
+        if any(value.startswith("opt:") for _, value in offered) and last.input != "found":
             offered = []
         if (self.conv.offered or []) != offered:
             self.conv.offered = offered or None

@@ -142,14 +142,14 @@ class SlackUser:
 
     def pick(self, label: str, wait: bool = True) -> dict | None:
         call, block, element = self._message_with(
-            lambda e: e.get("type") == "static_select" and any(o["text"]["text"] == label for o in e["options"])
+            lambda e: e.get("type") == "static_select" and any(o["text"]["text"] == label for o in options_of(e))
         )
-        selected = next(o for o in element["options"] if o["text"]["text"] == label)
+        selected = next(o for o in options_of(element) if o["text"]["text"] == label)
         return self._act(call, block, {**element, "selected_option": selected}, wait)
 
     def pick_many(self, labels: list[str]) -> dict:
         call, block, element = self._message_with(lambda e: e.get("type") == "multi_static_select")
-        selected = [o for o in element["options"] if o["text"]["text"] in labels]
+        selected = [o for o in options_of(element) if o["text"]["text"] in labels]
         ok = next(e for e in block["elements"] if e.get("type") == "button")
         state = {
             "values": {
@@ -251,12 +251,12 @@ class SlackUser:
                 entry = {"type": kind, "selected_date": value if value is not None else element.get("initial_date")}
             elif kind == "static_select":
                 chosen = next(
-                    (o for o in element["options"] if o["text"]["text"] == value or o["value"] == value), None
+                    (o for o in options_of(element) if o["text"]["text"] == value or o["value"] == value), None
                 )
                 entry = {"type": kind, "selected_option": chosen or element.get("initial_option")}
             else:
                 chosen = [
-                    o for o in element["options"] if value and (o["text"]["text"] in value or o["value"] in value)
+                    o for o in options_of(element) if value and (o["text"]["text"] in value or o["value"] in value)
                 ]
                 entry = {"type": kind, "selected_options": chosen or element.get("initial_options") or []}
             state[block["block_id"]] = {element["action_id"]: entry}
@@ -270,6 +270,11 @@ class SlackUser:
                 "view": {**view, "id": "V1", "state": {"values": state}},
             }
         )
+
+
+def options_of(select: dict) -> list[dict]:
+    """A select's options, also when they come under group headings."""
+    return select.get("options") or [o for g in select.get("option_groups") or [] for o in g["options"]]
 
 
 def texts(message: dict) -> str:

@@ -54,6 +54,17 @@ def option(choice: Choice) -> dict:
     return {"text": plain(choice.label, OPTION_TEXT), "value": choice.value[:150]}
 
 
+def select_options(choices: list[Choice]) -> dict:
+    """A select's options: under their group headings when they have them (Slack allows 100 per
+    group, so the whole effect ordering fits), else at most 100 in one list."""
+    if not any(c.group for c in choices):
+        return {"options": [option(c) for c in choices[:100]]}
+    groups: dict[str, list[dict]] = {}
+    for c in choices:
+        groups.setdefault(c.group or "–", []).append(option(c))
+    return {"option_groups": [{"label": plain(g), "options": opts[:100]} for g, opts in list(groups.items())[:100]]}
+
+
 def reply_blocks(reply: Reply, locale: str) -> list[dict]:
     if reply.kind in DIGEST_KINDS:
         return DIGEST_KINDS[reply.kind](reply)
@@ -98,7 +109,7 @@ DIGEST_KINDS = {"digest": digest_blocks, "digest_theme": digest_theme_blocks, "d
 
 
 def options_blocks(reply: Reply, locale: str) -> list[dict]:
-    choices = reply.options[:100]
+    choices = reply.options if any(c.group for c in reply.options) else reply.options[:100]  # see select_options
     if reply.multi:
         return [
             {
@@ -140,7 +151,7 @@ def options_blocks(reply: Reply, locale: str) -> list[dict]:
                         "type": "static_select",
                         "action_id": f"{ACTION}:select",
                         "placeholder": plain(t(locale, "slack.pick")),
-                        "options": [option(c) for c in choices],
+                        **select_options(choices),
                     }
                 ],
             }

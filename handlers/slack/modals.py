@@ -21,6 +21,7 @@ from handlers.slack.blocks import (
     option,
     plain,
     section_texts,
+    select_options,
 )
 
 FORM_CALLBACK = "wwidw_form"
@@ -128,14 +129,14 @@ def field_blocks(f: FormField, locale: str) -> list[dict]:
             element["initial_date"] = f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
         return [{**base, "element": element}]
     if f.kind in ("choice", "multichoice") and f.options:
-        opts = [option(c) for c in f.options[:100]]
         element = {
             "type": "multi_static_select" if f.kind == "multichoice" else "static_select",
             "action_id": "v",
-            "options": opts,
+            **select_options(f.options),
             "placeholder": plain(t(locale, "slack.pick")),
         }
-        selected = [o for o in opts if o["value"] in f.selected]
+        shown = element.get("options") or [o for g in element["option_groups"] for o in g["options"]]
+        selected = [o for o in shown if o["value"] in f.selected]
         if selected and f.kind == "multichoice":
             element["initial_options"] = selected
         elif selected:

@@ -105,6 +105,15 @@ def reply_body(reply: Reply, locale: str) -> tuple[list[dict], list[dict]]:
     return body, actions
 
 
+def choice_set(choices: list[Choice]) -> dict:
+    """A ChoiceSet's choices. Grouped ones (the effect ordering) carry their group in the title and
+    can be filtered by typing, so a group's name or a word finds them among a hundred and more."""
+    if not any(c.group for c in choices):
+        return {"style": "compact", "choices": [{"title": c.label[:300], "value": c.value} for c in choices[:100]]}
+    titled = [{"title": f"{c.group} · {c.label}"[:300], "value": c.value} for c in choices[:300]]
+    return {"style": "filtered", "choices": titled}
+
+
 def options(reply: Reply, locale: str) -> tuple[list[dict], list[dict]]:
     if reply.multi:
         choices = [{"title": c.label[:200], "value": c.value[4:]} for c in reply.options]  # without "opt:"
@@ -117,8 +126,7 @@ def options(reply: Reply, locale: str) -> tuple[list[dict], list[dict]]:
         }
         return [picker], [{"type": "Action.Submit", "title": t(locale, "slack.ok"), "data": {"wwidw_multi": True}}]
     if len(reply.options) > BUTTONS_AS_CHOICES_ABOVE or any(len(c.label) > 60 for c in reply.options):
-        choices = [{"title": c.label[:300], "value": c.value} for c in reply.options[:100]]
-        picker = {"type": "Input.ChoiceSet", "id": "pick", "style": "compact", "choices": choices}
+        picker = {"type": "Input.ChoiceSet", "id": "pick", **choice_set(reply.options)}
         picker["placeholder"] = t(locale, "slack.pick")
         return [picker], [{"type": "Action.Submit", "title": t(locale, "slack.ok"), "data": {"wwidw_pick": True}}]
     return [{"type": "ActionSet", "actions": [submit(c) for c in reply.options]}], []
@@ -340,8 +348,7 @@ def field_inputs(f: FormField, locale: str, values: dict, hints: bool = True) ->
             "type": "Input.ChoiceSet",
             **base,
             "isMultiSelect": f.kind == "multichoice",
-            "style": "compact",
-            "choices": [{"title": c.label[:200], "value": c.value} for c in f.options[:100]],
+            **choice_set(f.options),
         }
         if picked:
             element["value"] = picked

@@ -418,10 +418,11 @@ class FakeSlack:
             text = (block.get("text") or {}).get("text") or ""
             if block.get("type") == "section" and len(text) > 3000:
                 self.violations.append(f"{method}: section of {len(text)} characters")
-            for element in block.get("elements") or []:
+            for element in [*(block.get("elements") or []), block.get("element") or {}]:
                 if element.get("type") == "button" and len(element["text"]["text"]) > 75:
                     label = element["text"]["text"]
                     self.violations.append(f"{method}: button text of {len(label)} characters")
+                self.check_select(method, element)
         action_ids = [
             e["action_id"]
             for b in blocks
@@ -436,6 +437,20 @@ class FakeSlack:
         title = ((args.get("view") or {}).get("title") or {}).get("text") or ""
         if len(title) > 24:
             self.violations.append(f"{method}: modal title of {len(title)} characters")
+
+    def check_select(self, method: str, element: dict) -> None:
+        """A select holds `options` or `option_groups`, at most 100 of either, 100 options a group,
+        option texts and group labels of at most 75 characters."""
+        groups = element.get("option_groups")
+        if "options" not in element and groups is None:
+            return
+        if "options" in element and groups is not None:
+            self.violations.append(f"{method}: both options and option_groups")
+        for options in [element.get("options") or [], *(g["options"] for g in groups or [])]:
+            if len(options) > 100 or any(len(o["text"]["text"]) > 75 for o in options):
+                self.violations.append(f"{method}: {len(options)} options, or an option text too long")
+        if groups is not None and (len(groups) > 100 or any(len(g["label"]["text"]) > 75 for g in groups)):
+            self.violations.append(f"{method}: {len(groups)} option groups, or a group label too long")
 
     # --- inspection --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from bot.definition import Field
 from bot.navigation import MORE, Cursor
 from bot.parts import TurnPart
 from bot.replies import Choice, Reply
-from bot.values import Invalid, match_option, parse, parse_yes_no
+from bot.values import Invalid, is_number, match_option, parse, parse_yes_no
 from models.tables import utcnow
 
 MAX_FAILURES = 3
@@ -84,7 +84,8 @@ class Asking(TurnPart):
 
     # --- answering ----------------------------------------------------------------------------
 
-    def answer(self, text: str) -> None:
+    def answer(self, text: str, picked: bool = False) -> None:
+        """A typed answer, or (`picked`) the option keys a button or a list chose."""
         run, walk = self.run, self.run.walk
         c = walk.cursor
         if run.conv.phase != "asking" or c is None or run.iv is None:
@@ -103,9 +104,14 @@ class Asking(TurnPart):
             return self.move(Cursor(c.step, c.field, c.item + 1, list_field.items[0].key))
         f = walk.field_at(c)
         options = walk.options_for(f)
-        if f.options_from == "effects":
+        if f.options_from == "effects" and not picked:
             if (own := effect_finder.own_effect(text)) is not None:
-                text = own
+                # One's own effect, never matched against the ordering.
+                if not own:
+                    return self.reject(Invalid("effects.own_empty"))
+                text, options = own, ()
+            elif is_number(text.strip()) and effect_finder.is_found_list(run.conv.offered):
+                return self.reject(Invalid("effects.not_in_list", count=len(run.conv.offered)))
             elif found := effect_finder.find(text, options):
                 return self.offer_effects(text, found)
         try:

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, select
 
-from bot import search
+from bot import effect_finder, search
 from bot.absence import Absence
 from bot.analyses import ACTIONS as ANALYSIS_ACTIONS
 from bot.analyses import Analyses
@@ -236,6 +236,11 @@ class TurnRun:
         stays a command."""
         if parse_command(text) or parse_text_command(text):
             return None
+        if effect_finder.is_found_list(self.conv.offered):
+            # Effects found by a word: a number or a whole name picks; another word searches again.
+            typed = " ".join(text.casefold().split())
+            whole = [v for label, v in self.conv.offered if label.casefold() == typed]
+            return whole[0] if whole else typed_choice(text, self.conv.offered) if typed.isdigit() else None
         return typed_choice(text, self.conv.offered)
 
     def remember_offer(self) -> None:
@@ -259,7 +264,7 @@ class TurnRun:
             name, _, value = values[0].partition(":")
             return self.command(Command(name, value or None))
         if kind in ("opt", "opts"):
-            return self.asking.answer(", ".join(values))
+            return self.asking.answer(", ".join(values), picked=True)
         return self.menus.unknown()
 
     def command(self, cmd: Command) -> None:

@@ -29,7 +29,7 @@ FULL_WALK = [
     "Sociale cohesie",  # effect 1 name
     "Rapportcijfer stijgt van 5,8 naar 6,5",  # success
     "ja",  # another effect
-    "ontmoeting",  # effect 2 (by key)
+    "Ontmoeting / sociale contacten",  # effect 2 (by its whole name; a word alone searches)
     "Twee keer per maand een tuindag met 20 deelnemers",
     "nee",
     "Wekelijkse tuindagen en een oogstfeest",  # approach

@@ -124,6 +124,26 @@ def test_a_word_typed_in_the_chat_finds_effects_and_eigen_keeps_ones_own(db):
     anna.say("bewerk stap 4")
     (found,) = anna.say("vacancy")
     assert {"Less vacancy", "Lower vacancy costs"} <= {o.label for o in found.options}
+    (found,) = anna.say("burglary")  # by the English stem
+    assert [o.label for o in found.options] == ["Fewer burglaries"]
+
+
+def test_after_a_search_only_the_list_found_is_picked_from(db):
+    anna = Chat(db, name="Anna")
+    effect_question(anna)
+    anna.say("woninginbraak")  # one effect found
+    (wrong, _) = anna.say("2")
+    assert wrong.kind == "error" and "Kies een nummer van 1 tot 1" in wrong.text and stored_effects(db) == []
+    anna.say("veiligheid")
+    (found,) = anna.say("woning")  # another word searches again, it picks nothing
+    assert found.title == "Effecten gevonden" and stored_effects(db) == []
+    (found,) = anna.say("leegstand")  # a key is a word like any other
+    assert {"Minder leegstand", "Lagere leegstandskosten"} <= {o.label for o in found.options}
+    assert stored_effects(db) == []
+    (wrong, _) = anna.say("eigen:")
+    assert wrong.kind == "error" and "Typ na 'eigen:' je eigen effect" in wrong.text
+    anna.say("eigen: Verkeer")  # one's own, never matched with "Verkeersveiligheid"
+    assert stored_effects(db) == ["Verkeer"]
 
 
 def test_slack_lists_the_effects_under_their_groups_within_its_limits(db, slack, fake_slack):
@@ -162,4 +182,15 @@ def test_teams_and_the_web_form_show_the_groups(db, teams, make_server):
     page = web.get(f"/formulier/{iv_id}/4").text
     assert '<optgroup label="Veiligheid">' in page and '<optgroup label="Vastgoed en financiën">' in page
     form = Forms(db).form(bram.id, iv_id, 4)
+    # Teams' form asks for the effects as one types: the card holds only the one chosen.
+    anna_form = contents(anna.say("formulier 4")[-1])[0]
+    (field,) = [e for e in anna_form["body"] if e.get("id") == "effects.0.name"]
+    assert field["choices.data"] == {"type": "Data.Query", "dataset": "effects"} and field["choices"] == []
+    answer = teams.sender.post(anna.activity(type="invoke", name="application/search",
+                                             value={"queryText": "inbraak", "dataset": "effects"}))  # fmt: skip
+    assert answer.json() == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.search.searchResponse",
+        "value": {"results": [{"title": "Veiligheid · Minder woninginbraken", "value": "inbraken"}]},
+    }
     assert {c.group for f in form.fields for c in f.options if f.path.endswith("name")} >= {"Wonen", "Veiligheid"}

@@ -145,7 +145,15 @@ def test_removing_a_list_item_in_the_chat(db):
     chat = Chat(db)
     chat.say("nieuw")
     chat.say("bewerk stap 4")
-    for answer in ["Sociale cohesie", "Cijfer omhoog", "ja", "Overlast", "Minder meldingen", "ja", "Leegstand"]:
+    for answer in [
+        "Sociale cohesie",
+        "Cijfer omhoog",
+        "ja",
+        "Minder overlast",
+        "Minder meldingen",
+        "ja",
+        "Minder leegstand",
+    ]:
         chat.say(answer)
     chat.say("terug")
     chat.say("terug")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from microsoft_agents.activity import Activity, ChannelAccount
 
+from bot import effect_finder
 from bot.analyses import FORM as ANALYSIS_FORM
 from bot.analyses import AnalysisForm
 from bot.forms import FormError, StaleForm
@@ -24,7 +25,7 @@ from bot.i18n import t
 from bot.messages import ReplyTo
 from bot.monitor import reminder_actions
 from bot.people import ensure_person, update_profile, web_key
-from bot.replies import Reply, Turn
+from bot.replies import Choice, Reply, Turn
 from bot.subscriptions import Where
 from bot.values import MAX_INTEGER
 from bot.wizard import Outcome
@@ -38,6 +39,7 @@ TAG = re.compile(r"</?[A-Za-z][^<>]{0,500}>")  # markup, not "<5" typed in a sen
 MENTION = re.compile(r"<at>[^<]{0,500}</at>", re.IGNORECASE)
 CHANNEL_WORDS = {"kanaal", "channel"}
 MAX_TEXT = 30_000  # Teams' own message limit is about 28 KB
+TYPEAHEAD_RESULTS = 15  # what Teams shows of a typeahead's answer
 
 
 def record_id(value) -> int | None:
@@ -89,6 +91,8 @@ class TeamsBot:
         kind = activity.type
         if kind in ("conversationUpdate", "installationUpdate"):
             return self.installed(activity, place, sender)
+        if kind == "invoke" and activity.name == "application/search":
+            return self.typeahead(activity, self.person(place, sender))
         if kind == "invoke":
             if place.kind != "personal" and is_shared(activity, place):
                 # Whoever clicks in a shared channel may belong to another organisation than the
@@ -265,6 +269,17 @@ class TeamsBot:
         if outcome.owed is None:
             return self.send(place, outcome.replies, outcome.locale)  # why the comment was not stored
         self.deliver(outcome)
+
+    def typeahead(self, activity: Activity, person_id: int) -> dict:
+        """A form's effect field asks for the effects that fit what is typed: the ordering is
+        public, so this answers anyone, in their language."""
+        value = activity.value if isinstance(activity.value, dict) else {}
+        if value.get("dataset") != cards.EFFECTS_DATASET:
+            return cards.search_response([])
+        text = value.get("queryText") if isinstance(value.get("queryText"), str) else ""
+        locale = self.wizard.locale_of(person_id)
+        found = effect_finder.matching(text[:200], effect_finder.ordering(), TYPEAHEAD_RESULTS)
+        return cards.search_response([Choice(o.label(locale), o.key, group=o.group.label(locale)) for o in found])
 
     # --- dialogs: reading a description from a digest ------------------------------------------------
 

@@ -114,6 +114,23 @@ def choice_set(choices: list[Choice]) -> dict:
     return {"style": "filtered", "choices": titled}
 
 
+EFFECTS_DATASET = "effects"
+
+
+def typeahead(choices: list[Choice], picked: str) -> dict:
+    """The effect ordering in a form: its hundred and more choices would fill a card's 28 KB with
+    two effects, so Teams asks for them as the person types (an `application/search` invoke,
+    answered by `search_response`); the card holds only the one chosen now."""
+    chosen = [{"title": f"{c.group} · {c.label}"[:300], "value": c.value} for c in choices if c.value == picked]
+    return {"style": "filtered", "choices": chosen, "choices.data": {"type": "Data.Query", "dataset": EFFECTS_DATASET}}
+
+
+def search_response(choices: list[Choice]) -> dict:
+    """The answer to a typeahead's `application/search` invoke."""
+    results = [{"title": f"{c.group} · {c.label}"[:300], "value": c.value} for c in choices]
+    return {"statusCode": 200, "type": "application/vnd.microsoft.search.searchResponse", "value": {"results": results}}
+
+
 def options(reply: Reply, locale: str) -> tuple[list[dict], list[dict]]:
     if reply.multi:
         choices = [{"title": c.label[:200], "value": c.value[4:]} for c in reply.options]  # without "opt:"
@@ -348,7 +365,7 @@ def field_inputs(f: FormField, locale: str, values: dict, hints: bool = True) ->
             "type": "Input.ChoiceSet",
             **base,
             "isMultiSelect": f.kind == "multichoice",
-            **choice_set(f.options),
+            **(typeahead(f.options, picked) if any(c.group for c in f.options) else choice_set(f.options)),
         }
         if picked:
             element["value"] = picked

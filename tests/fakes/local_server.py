@@ -22,6 +22,7 @@ class Listening(ThreadingHTTPServer):
 class LocalServer:
     def __init__(self, answer: Answer, tls: ssl.SSLContext | None = None):
         peers = self.peers = []  # the client address (so: the connection) of each request, in order
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             # Headers and body leave in two writes; without this, Nagle's algorithm and delayed

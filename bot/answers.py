@@ -63,6 +63,10 @@ class Asking(TurnPart):
         note = self.t("ask.current", value=shown) if value not in (None, "", []) else None
         if f.required and note is None:
             note = self.t("ask.required")
+        if f.key == "beneficiaries" and (who := walk.suggested_beneficiaries()):
+            # The ordering knows who usually counts on the effects chosen in step 4.
+            hint = self.t("ask.beneficiaries", who=", ".join(b.label(self.locale) for b in who))
+            note = f"{note}\n{hint}" if note else hint
         self.replies.append(
             Reply(
                 text=f.question(self.locale),

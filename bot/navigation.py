@@ -60,6 +60,16 @@ class Walk(TurnPart):
             return tuple(Option(key, s.nl, s.en) for key, s in self.suggested_indicators())
         return f.options
 
+    def suggested_beneficiaries(self) -> list[Option]:
+        """Who typically benefits from the catalogue effects chosen in step 4, most named first."""
+        effects_field = definition.find_field("effects")[1]
+        counted: dict[Option, int] = {}
+        for row in self.rows(effects_field):
+            effect = definition.effect_by_name(row.name or "")
+            for who in effect.beneficiaries if effect else ():
+                counted[who] = counted.get(who, 0) + 1
+        return sorted(counted, key=lambda who: -counted[who])
+
     def suggested_indicators(self):
         """Indicators proposed by the catalogue for the effects chosen in step 4."""
         effects_field = definition.find_field("effects")[1]

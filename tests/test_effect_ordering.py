@@ -194,3 +194,17 @@ def test_teams_and_the_web_form_show_the_groups(db, teams, make_server):
         "value": {"results": [{"title": "Veiligheid · Minder woninginbraken", "value": "inbraken"}]},
     }
     assert {c.group for f in form.fields for c in f.options if f.path.endswith("name")} >= {"Wonen", "Veiligheid"}
+
+
+def test_step_7_names_who_usually_benefits_from_the_effects_chosen(db):
+    anna = Chat(db, name="Anna")
+    effect_question(anna)
+    for answer in ("Lagere mutatiekosten", "Onder 2.000 euro per woning.", "ja", "Minder woninginbraken",
+                   "Een derde minder.", "nee"):  # fmt: skip
+        anna.say(answer)
+    anna.say("bewerk stap 7")
+    while not anna.question.text.startswith("Wie profiteert ervan"):
+        anna.say("overslaan")
+    assert "Bij de gekozen effecten hebben meestal baat: woningcorporatie, bewoners, politie en justitie." in (
+        anna.question.note
+    )

@@ -33,6 +33,12 @@ def expert(db, chat: Chat) -> Chat:
     return chat
 
 
+def author_and_expert(db) -> tuple[Chat, Chat]:
+    """Anna, who writes descriptions, and Karin, an expert of another organisation."""
+    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
+    return anna, expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+
+
 def stored(db, iv_id: int) -> list[Analysis]:
     with db.transaction() as s:
         return list(s.exec(select(Analysis).where(Analysis.intervention_id == iv_id)))
@@ -63,8 +69,7 @@ def written(db, karin: Chat, iv_id: int) -> None:
 
 
 def test_an_expert_writes_an_analysis_part_by_part_and_readers_see_it_once_published(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public", approach="Een huiskamer in de wijk.")
 
     (reply,) = karin.say(f"lees {iv_id}")
@@ -130,8 +135,7 @@ def test_an_expert_writes_an_analysis_part_by_part_and_readers_see_it_once_publi
 
 
 def test_every_wrong_analysis_gets_a_clear_answer_and_changes_nothing(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     public = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     private = publish(db, anna.person_id, "Intern plan", "organisation")
     (reply,) = anna.say(f"analyseer {public} oordeel: Prima")
@@ -215,8 +219,7 @@ def test_an_expert_analyses_in_slack_and_the_author_is_told_by_direct_message(db
 
 
 def test_the_modal_the_dialog_and_the_web_page_show_the_analysis_and_comment_only_on_steps(db, make_server):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     written(db, karin, iv_id)
     (reply,) = Wizard(db).read(anna.person_id, iv_id).replies
@@ -257,8 +260,7 @@ def test_a_new_analysis_is_announced_in_the_digest(db, slack, fake_slack):
 
 
 def test_forgetting_an_expert_keeps_published_analyses_anonymous_and_deletes_drafts(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     published = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     drafted = publish(db, anna.person_id, "Tweede plan", "public")
     written(db, karin, published)
@@ -399,8 +401,7 @@ def test_an_expert_writes_the_analysis_on_the_web_page(db, make_server):
 
 
 def test_odd_references_and_near_words_are_refused_and_store_nothing(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     for typed in ("mening: mooi", "onderzoek: https://[x]/rapport", "onderzoek: https://[abc", "oordeelkundig"):
         (reply,) = karin.say(f"analyseer {iv_id} {typed}")
@@ -422,8 +423,7 @@ def test_odd_references_and_near_words_are_refused_and_store_nothing(db):
 
 
 def test_an_expert_removes_their_analysis_once_the_description_or_the_role_is_gone(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     first = publish(db, anna.person_id, "Geheim plan", "public")
     second = publish(db, anna.person_id, "Tweede plan", "public")
     written(db, karin, first)
@@ -446,8 +446,7 @@ def test_an_expert_removes_their_analysis_once_the_description_or_the_role_is_go
 
 
 def test_a_long_analysis_is_whole_in_slacks_description_modal(db):
-    anna = Chat(db, name="Anna Jansen", external_id="U1", platform="slack", workspace="T1")
-    karin = expert(db, Chat(db, name="Karin de Vries", external_id="U9", platform="slack", workspace="T9"))
+    anna, karin = author_and_expert(db)
     iv_id = publish(db, anna.person_id, "Buurtkamer Kruiskamp", "public")
     for part, end in (("stap 2", "EINDE-A"), ("bestanddelen", "EINDE-B"), ("oordeel", "EINDE-C")):
         assert karin.say(f"analyseer {iv_id} {part}: " + "woord " * 480 + end)[0].kind != "error"

@@ -184,7 +184,6 @@ class FormText:
     path: str  # "step.3", "elements", "research", "judgement"
     label: str
     value: str
-    required: bool = False
     help: str = ""
     max_len: int = MAX_TEXT
 
@@ -320,7 +319,7 @@ class Analyses(TurnPart):
         a = self.mine_of(iv) or Analysis(intervention_id=iv.id, expert_id=self.person.id)
         fields = [
             FormText(f"step.{s.no}", self.t("analysis.step_label", no=s.no, step=s.title(self.locale)),
-                     (a.steps or {}).get(str(s.no), ""), required=False)
+                     (a.steps or {}).get(str(s.no), ""))
             for s in definition.steps()
         ]  # fmt: skip
         fields += [

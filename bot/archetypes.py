@@ -1,13 +1,15 @@
-"""Archetypes: expert write-ups of a *kind* of intervention, the starting point of a new description.
+"""Archetypes: write-ups of a *kind* of intervention, the starting point of a new description.
 
-`bot/data/archetypes.toml` holds them. Each has a key, Dutch and English names and summaries, and
-values for step fields of `steps.toml` (keyed by field key). The loader checks every value against
-the step definition, so a typo in the data fails loudly when the file is loaded, never silently
-when a draft is filled:
+Curators keep them in the database (bot/curation.py, bot/archetype_records.py); this module says
+what one may hold. Each has a key, Dutch and English names and summaries, and values for step
+fields of `steps.toml` (keyed by field key). Every value is checked against the step definition,
+when a curator publishes one and again when it is read, so a draft is never filled with a value
+the wizard could not have stored:
 
-    archetypes()              all archetypes, in file order (cached)
-    find("klushuis")          one archetype by a forgiving name match, or None
+    check(raw)                      an Archetype from a record's values, or ArchetypeError
+    find("klushuis", among)         one archetype by a forgiving name match, or None
     prefill(session, iv, a, "nl")   fill a draft's fields from archetype `a`
+    snapshot(session, iv)           the values of a curator's draft, as `check` takes them
 
 An archetype holds only generic content: nothing that belongs to one project (title, neighbourhood,
 dates, budget, baseline and target numbers, owners, visibility) can be in it. Its texts are Dutch;
@@ -18,44 +20,19 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from functools import cache
 from types import MappingProxyType
 
 from sqlmodel import Session
 
 from bot import definition, store
-from bot.definition import Field, SuggestedIndicator
+from bot.definition import PROJECT_SPECIFIC, PROJECT_SPECIFIC_ITEM, Field, SuggestedIndicator
 from bot.values import clean
 from models import Intervention
 
-SOURCE = definition.DATA / "archetypes.toml"
-
-# Fields that describe one project, never a kind of intervention.
-PROJECT_SPECIFIC = frozenset(
-    {
-        "title",
-        "neighbourhood",
-        "municipality",
-        "partner_organisations",
-        "start_date",
-        "end_date",
-        "project_status",
-        "target_group_size",
-        "budget",
-        "hours",
-        "reports",
-        "results_lessons",
-        "visibility",
-    }
-)
-PROJECT_SPECIFIC_ITEM = frozenset(
-    {"baseline", "baseline_date", "target", "target_date", "owner", "remind_day", "remind_time", "starts_on", "ends_on"}
-)
 # What every item of a list must have once loaded (kind and unit may come from the catalogue).
 REQUIRED_ITEM = {
     "effects": ("name", "success_criterion"),
@@ -87,6 +64,7 @@ class Archetype:
     # for a list field a tuple of items (read-only mappings of item field key -> value).
     fields: Mapping[str, object]
     aliases: tuple[str, ...] = ()
+    version_id: int | None = None  # the archetype_version record it was read from
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_nl
@@ -95,46 +73,29 @@ class Archetype:
         return self.summary_en if locale == "en" else self.summary_nl
 
 
-# --- loading and checking ------------------------------------------------------------------------
+# --- checking -------------------------------------------------------------------------------
 
 
-@cache
-def _loaded() -> tuple[Archetype, ...]:
-    return loads(SOURCE.read_text("utf-8"))
+def check(raw: Mapping, version_id: int | None = None) -> Archetype:
+    """An archetype from a record's values; raises ArchetypeError on anything the step definition
+    does not allow, naming the entry."""
+    return _archetype(1, dict(raw), version_id)
 
 
-def archetypes() -> list[Archetype]:
-    """All archetypes of `bot/data/archetypes.toml`, checked against the step definition."""
-    return list(_loaded())
-
-
-def get(key: str) -> Archetype | None:
-    return next((a for a in _loaded() if a.key == key), None)
-
-
-def loads(text: str) -> tuple[Archetype, ...]:
-    """Archetypes from TOML text; raises ArchetypeError on anything the step definition does not allow."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ArchetypeError(f"archetypes: not valid TOML: {e}") from None
-    raw = data.get("archetype")
-    if not isinstance(raw, list) or not raw:
-        raise ArchetypeError("archetypes: expected one or more [[archetype]] tables")
-    result = tuple(_archetype(n, a) for n, a in enumerate(raw, start=1))
+def check_names(found: list[Archetype]) -> None:
+    """Keys and names must tell the archetypes apart: `find` relies on it."""
     seen_keys: set[str] = set()
     seen_names: dict[str, str] = {}
-    for a in result:
+    for a in found:
         if a.key in seen_keys:
             raise ArchetypeError(f"archetype {a.key!r}: the key is used twice")
         seen_keys.add(a.key)
         for name in _names(a):
             if seen_names.setdefault(name, a.key) != a.key:
                 raise ArchetypeError(f"archetype {a.key!r}: the name {name!r} is also used by {seen_names[name]!r}")
-    return result
 
 
-def _archetype(n: int, raw) -> Archetype:
+def _archetype(n: int, raw, version_id: int | None = None) -> Archetype:
     if not isinstance(raw, dict):
         raise ArchetypeError(f"archetype #{n}: expected a table")
     key = raw.get("key")
@@ -158,6 +119,7 @@ def _archetype(n: int, raw) -> Archetype:
         key=key,
         fields=MappingProxyType({k: _value(f"{where}, field {k!r}", k, v) for k, v in fields.items()}),
         aliases=tuple(_plain(where, "aliases", a, NAME_MAX) for a in aliases),
+        version_id=version_id,
         **texts,
     )
 
@@ -286,25 +248,24 @@ def _suggested_indicator(name: str) -> SuggestedIndicator | None:
 # --- finding by name -----------------------------------------------------------------------------
 
 
-def _normal(text: str) -> str:
+def normal(text: str) -> str:
     """Lower case, accents off, words separated by single spaces: 'Buurtconciërge ' -> 'buurtconcierge'."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return " ".join(re.findall(r"[a-z0-9]+", plain.casefold()))
 
 
 def _names(a: Archetype) -> set[str]:
-    return {_normal(n) for n in (a.key, a.name_nl, a.name_en, *a.aliases)} - {""}
+    return {normal(n) for n in (a.key, a.name_nl, a.name_en, *a.aliases)} - {""}
 
 
-@cache
-def _index() -> tuple[tuple[Archetype, frozenset[str], frozenset[str]], ...]:
+def _index(among: list[Archetype]) -> list[tuple[Archetype, frozenset[str], frozenset[str]]]:
     """Per archetype: its whole names, and the words in them."""
     out = []
-    for a in _loaded():
+    for a in among:
         names = frozenset(_names(a))
         words = frozenset(w for n in names for w in n.split() if w not in STOPWORDS)
         out.append((a, names, words))
-    return tuple(out)
+    return out
 
 
 def _word_matches(query: str, word: str) -> bool:
@@ -321,23 +282,24 @@ def _word_matches(query: str, word: str) -> bool:
     return len(query) >= 6 and len(word) >= 6 and SequenceMatcher(None, query, word).ratio() >= 0.85
 
 
-def find(words: str) -> Archetype | None:
-    """The archetype `words` names: its key, Dutch or English name or an alias, forgiving case,
+def find(words: str, among: list[Archetype]) -> Archetype | None:
+    """The archetype of `among` that `words` names: its key, Dutch or English name or an alias, forgiving case,
     accents, spacing, word forms and small typos ("klushuis", "verkoop", "Achter de Voordeur").
     None when nothing matches, or when several archetypes match equally well."""
     if not isinstance(words, str) or len(words) > MAX_QUERY:
         return None
-    query = _normal(words)
+    query = normal(words)
     if not query:
         return None
-    for a, names, _ in _index():
+    index = _index(among)
+    for a, names, _ in index:
         if query in names:  # names are unique across archetypes (checked at load)
             return a
     terms = [t for t in query.split() if t not in STOPWORDS]
     if not terms:
         return None
-    scored = [(sum(any(_word_matches(t, w) for w in vocabulary) for t in terms), a) for a, _, vocabulary in _index()]
-    best = max(score for score, _ in scored)
+    scored = [(sum(any(_word_matches(t, w) for w in vocabulary) for t in terms), a) for a, _, vocabulary in index]
+    best = max((score for score, _ in scored), default=0)
     if best == 0 or best * 2 < len(terms):  # at least half of the words must fit
         return None
     winners = [a for score, a in scored if score == best]
@@ -363,9 +325,82 @@ def prefill(session: Session, iv: Intervention, archetype: Archetype, locale: st
             store.put(iv, f, list(value) if isinstance(value, list) else value)
             continue
         for item in value:
-            store.add_item(session, iv, f, **{key: _localised(f.item(key), v, locale) for key, v in item.items()})
+            store.add_item(session, iv, f, **{key: localised(f.item(key), v, locale) for key, v in item.items()})
 
 
-def _localised(sub: Field, value, locale: str):
-    entry = _catalogue_entry(sub, value) if sub.options_from else None
+def localised(sub: Field, value, locale: str):
+    """A catalogue effect or indicator by its name in `locale`; anything else as it is."""
+    entry = _catalogue_entry(sub, value) if sub.options_from and value else None
     return entry.label(locale) if entry is not None else value
+
+
+# --- a curator's draft ---------------------------------------------------------------------------
+
+
+def snapshot(session: Session, iv: Intervention) -> dict:
+    """The values of curator's draft `iv` as an archetype holds them, the inverse of `prefill`:
+    option keys, catalogue effects and indicators by their Dutch name (or marked own), and nothing
+    that belongs to one project."""
+    fields: dict[str, object] = {}
+    for s in definition.steps():
+        for f in s.fields:
+            if f.key in PROJECT_SPECIFIC:
+                continue
+            if f.kind == "list":
+                rows = [row for row in store.items(session, iv, f) if not store.item_is_empty(f, row)]
+                if rows:
+                    fields[f.key] = [_item_values(f, row) for row in rows]
+                continue
+            value = store.get(iv, f)
+            if value not in (None, "", []):
+                fields[f.key] = value
+    return fields
+
+
+def _item_values(f: Field, row) -> dict[str, object]:
+    item: dict[str, object] = {}
+    for sub in f.items:
+        value = getattr(row, sub.key)
+        if sub.key in PROJECT_SPECIFIC_ITEM or value in (None, ""):
+            continue
+        if sub.options_from:
+            entry = _catalogue_entry(sub, value)
+            if entry is None:
+                item[OWN] = True
+            else:
+                value = entry.label("nl")
+        item[sub.key] = value
+    return item
+
+
+def gaps(session: Session, iv: Intervention) -> list[tuple[int, Field, int | None, Field | None]]:
+    """What `check` would refuse in curator's draft `iv`, where the wizard allowed it: an answer of
+    one's own where an archetype holds option keys, an item without a part it needs. Each as
+    (step, field, item number or None, the item's field or None)."""
+    found = []
+    for s in definition.steps():
+        for f in s.fields:
+            if f.key in PROJECT_SPECIFIC or f.kind == "list" and f.key not in REQUIRED_ITEM:
+                continue
+            if f.kind != "list":
+                if not _fits(f, store.get(iv, f)):
+                    found.append((s.no, f, None, None))
+                continue
+            rows = [row for row in store.items(session, iv, f) if not store.item_is_empty(f, row)]
+            for n, row in enumerate(rows, start=1):
+                catalogued = f.key == "indicators" and _suggested_indicator(row.name or "")
+                needed = [k for k in REQUIRED_ITEM[f.key] if not (catalogued and k in ("kind", "unit"))]
+                for sub in f.items:
+                    value = getattr(row, sub.key)
+                    empty = value in (None, "") and sub.key in needed
+                    if empty or (value not in (None, "") and not sub.options_from and not _fits(sub, value)):
+                        found.append((s.no, f, n, sub))
+    return found
+
+
+def _fits(f: Field, value) -> bool:
+    """An empty value, or option keys where the field has options."""
+    if value in (None, "", []) or f.kind not in ("choice", "multichoice") or f.options_from:
+        return True
+    keys = {o.key for o in f.options}
+    return set(value if isinstance(value, list) else [value]) <= keys

@@ -33,6 +33,7 @@ WORDS = {
     "hours": {"werktijden", "working hours", "hours"},
     "indicators": {"indicatoren", "indicators", "indicator", "mijn indicatoren", "my indicators"},
     "archetypes": {"archetypen", "archetypes", "archetype", "voorbeelden", "examples"},
+    "new_archetype": {"nieuw archetype", "new archetype", "archetype nieuw", "archetype new"},
     "search": {"zoek", "zoeken", "search", "kennisbank", "knowledge bank"},
     "away": {"afwezig", "afwezigheid", "away", "out of office"},
     "analyses": {"analyseer", "analyseren", "analyse", "analyses", "mijn analyses", "my analyses", "expertanalyse"},
@@ -70,6 +71,8 @@ WITH_TEXT = {
     r"(?:stap|step)\s*(?P<step>\d+)\s*[:,.-]?\s*(?P<text>.*)",
     "role": r"(?:rol|role)\s+(?P<text>.+)",
     "analyse": r"(?:analyseer|analyseren|analyse|analyze)\s+#?(?P<id>\d+)\s*(?P<text>.*)",
+    "archetype_edit": r"(?:bewerk|wijzig|herzie|edit|revise)\s+(?:het\s+|the\s+)?archetype\s+(?P<text>.+)",
+    "archetype": r"(?:archetype|archetypen|archetypes)\s+(?P<text>.+)",
 }
 HOURS = r"(?:werktijden|working hours|hours)\s+(.+)"
 AWAY = r"(?:afwezig|away|out of office)\s+(?:tot en met|tot|t/m|until|till|through)\s+(.+)"

@@ -169,6 +169,27 @@ def find_field(key: str) -> tuple[Step, Field]:
     raise KeyError(key)
 
 
+# An archetype describes a kind of intervention: what belongs to one project is never part of it.
+PROJECT_SPECIFIC = frozenset(
+    {
+        "title", "neighbourhood", "municipality", "partner_organisations", "start_date", "end_date",
+        "project_status", "target_group_size", "budget", "hours", "reports", "results_lessons", "visibility",
+    }
+)  # fmt: skip
+PROJECT_SPECIFIC_ITEM = frozenset(
+    {"baseline", "baseline_date", "target", "target_date", "owner", "remind_day", "remind_time", "starts_on", "ends_on"}
+)
+ARCHETYPE = "archetype"  # Intervention.kind of a curator's archetype draft
+
+
+def asked(f: Field, kind: str, item: bool = False) -> bool:
+    """Whether a description of `kind` has field `f` (`item`: a field of a list item). An archetype
+    draft keeps the title, as the archetype's name."""
+    if kind != ARCHETYPE:
+        return True
+    return f.key not in PROJECT_SPECIFIC_ITEM if item else f.key == "title" or f.key not in PROJECT_SPECIFIC
+
+
 def fields_after(key: str) -> list[tuple[Step, Field]]:
     """The fields that must not come before field `key` (their `after` names it)."""
     return [(s, f) for s in steps() for f in s.fields if f.after == key]

@@ -186,6 +186,8 @@ class Editing(TurnPart):
         if run.menus.needs_description():
             return
         iv = run.iv
+        if iv.kind == definition.ARCHETYPE:
+            return run.curation.publish()
         missing = store.missing_required(self.s, iv)
         if missing:
             self.say("publish.missing", kind="error", fields=run.menus.missing_text(missing))

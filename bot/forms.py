@@ -119,6 +119,8 @@ class Forms:
             locale = run.locale
             fields: list[FormField] = []
             for f in definition.step(step_no).fields:
+                if not definition.asked(f, iv.kind):
+                    continue
                 if f.kind != "list":
                     fields.append(self._field(run, f, f.key, store.get(iv, f), None))
                     continue
@@ -127,7 +129,7 @@ class Forms:
                 for i in range(slots):
                     row = rows[i] if i < len(rows) else None
                     group = f"{f.item_label(locale)} {i + 1}"
-                    for sub in f.items:
+                    for sub in (sub for sub in f.items if definition.asked(sub, iv.kind, item=True)):
                         value = getattr(row, sub.key) if row is not None else None
                         fields.append(self._field(run, sub, f"{f.key}.{i}.{sub.key}", value, group))
             step = definition.step(step_no)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import analyses, archetypes, definition, formatting, search, store
+from bot import analyses, archetypes, curation, definition, formatting, search, store
+from bot import archetype_records as records
 from bot.i18n import t
 from bot.messages import enqueue
 from bot.names import naming, shown_name
@@ -95,7 +96,7 @@ class Library(TurnPart):
                     f"{a.name(self.locale)}: {a.summary(self.locale)}",
                     self.run.buttons.once_from_here(f"cmd:from:{a.key}"),
                 )
-                for a in archetypes.archetypes()
+                for a in (r.archetype for r in records.current(self.s))
             ],
         )
         self.run.replies.append(reply)
@@ -103,15 +104,18 @@ class Library(TurnPart):
     def new_from(self, words: str | None) -> None:
         """`nieuw op basis van klushuizen`: a draft filled with the archetype's texts, then the
         wizard from its first question (each question shows the prefilled answer)."""
-        archetype = archetypes.find(words or "")
-        if archetype is None:
+        record = records.named(self.s, words or "")
+        if record is None:
             return self.archetypes(error="library.no_archetype", words=words or "")
         iv = store.new_draft(self.s, self.person)
-        archetypes.prefill(self.s, iv, archetype, self.locale)
+        archetypes.prefill(self.s, iv, record.archetype, self.locale)
+        records.set_origin(self.s, iv, record.version.id)
         run = self.run
         run.set_intervention(iv)
         run.conv.back_to_review = False
-        run.say("library.from_archetype", id=iv.id, name=archetype.name(self.locale))
+        name, number = record.archetype.name(self.locale), record.version.number
+        basis = curation.basis(self.s, record.version, self.locale)
+        run.say("library.from_archetype", id=iv.id, name=name, number=number, basis=basis)
         run.asking.move_fresh(run.walk.first_of(1))
 
 
@@ -183,6 +187,7 @@ def description_reply(session, iv: Intervention, locale: str, reader: Person | N
     organisation = session.get(Organisation, iv.organisation_id)
     published = iv.status == "published"
     note = t(locale, "library.how_to_comment", id=iv.id) if published else None
+    started = curation.origin(session, iv, locale)
     actions = []
     if published and reader is not None and "expert" in roles_of(session, reader.id):
         note += " " + t(locale, "analysis.how_short", id=iv.id)
@@ -195,7 +200,8 @@ def description_reply(session, iv: Intervention, locale: str, reader: Person | N
             "library.meta",
             organisation=organisation.name if organisation else "?",
             status=t(locale, "status.published" if iv.status == "published" else "status.draft"),
-        ),
+        )
+        + (f" {started}" if started else ""),
         note=note,
         sections=sections,
         actions=actions,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot import definition, formatting, search, store
+from bot import curation, definition, formatting, search, store
 from bot.buttons import for_description
 from bot.parts import TurnPart
 from bot.replies import Choice, Reply
@@ -14,8 +14,10 @@ class Menus(TurnPart):
     def review(self) -> None:
         run = self.run
         iv = run.iv
-        missing = store.missing_required(self.s, iv)
+        missing = self.missing_text(store.missing_required(self.s, iv))
         status = self.t("review.published" if iv.status == "published" else "review.draft")
+        started = curation.origin(self.s, iv, self.locale)
+        status += f" {started}" if started else ""
         reply = Reply(
             text=status,
             kind="review",
@@ -30,8 +32,10 @@ class Menus(TurnPart):
                 for s in definition.steps()
             ],
         )
+        if iv.kind == definition.ARCHETYPE:
+            missing = ", ".join(m for m in (missing, *run.curation.review(reply)) if m)
         if missing:
-            reply.note = self.t("review.missing", fields=self.missing_text(missing))
+            reply.note = self.t("review.missing", fields=missing)
         elif iv.status == "draft":
             reply.note = self.t("review.ready")
             reply.actions.append(Choice(self.t("button.publish"), for_description("cmd:publish", iv), "primary"))
@@ -78,7 +82,7 @@ class Menus(TurnPart):
         return [Choice(self.listing_label(iv, iv.id in analysed), f"cmd:open:{iv.id}") for iv in rows]
 
     def listing_label(self, iv: Intervention, analysed: bool) -> str:
-        state = self.t("status.published" if iv.status == "published" else "status.draft")
+        state = self.t("status.published" if iv.status == "published" else f"status.{iv.kind}_draft")
         when = formatting.day(iv.updated_at, self.locale)
         marker = f" · {self.t('analysis.marker')}" if analysed else ""
         return f"#{iv.id} {iv.title or self.t('untitled')} ({state}, {when}){marker}"

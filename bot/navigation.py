@@ -87,7 +87,10 @@ class Walk(TurnPart):
     def step_sequence(self, no: int) -> list[Cursor]:
         """The questions of one step in order, given how many items its lists have now."""
         seq: list[Cursor] = []
+        kind = self.run.iv.kind if self.run.iv is not None else "description"
         for f in definition.step(no).fields:
+            if not definition.asked(f, kind):
+                continue
             if f.kind != "list":
                 seq.append(Cursor(no, f.key))
                 continue
@@ -95,7 +98,8 @@ class Walk(TurnPart):
             if n == 0:
                 seq.append(Cursor(no, f.key, 0, f.items[0].key))
                 continue
-            seq += [Cursor(no, f.key, i, sub.key) for i in range(n) for sub in f.items if sub.chat]
+            subs = [sub for sub in f.items if sub.chat and definition.asked(sub, kind, item=True)]
+            seq += [Cursor(no, f.key, i, sub.key) for i in range(n) for sub in subs]
             seq.append(Cursor(no, f.key, n - 1, MORE))
         return seq
 

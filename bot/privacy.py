@@ -24,6 +24,7 @@ from bot.names import FORGOTTEN, named_by
 from bot.values import owner_parts
 from models import (
     Analysis,
+    ArchetypeVersion,
     ChatMessage,
     Comment,
     Conversation,
@@ -95,6 +96,9 @@ def export(session: Session, person: Person) -> dict:
         "comments": [row(c) for c in session.exec(select(Comment).where(Comment.author_id == pid))],
         "roles": [row(r) for r in session.exec(select(PersonRole).where(PersonRole.person_id == pid))],
         "analyses": [row(a) for a in session.exec(select(Analysis).where(Analysis.expert_id == pid))],
+        "archetype versions": [
+            row(v) for v in session.exec(select(ArchetypeVersion).where(ArchetypeVersion.published_by == pid))
+        ],
         "measurements": [
             row(m) | {"indicator": ind.name, "intervention_id": ind.intervention_id} for m, ind in measured
         ],
@@ -198,6 +202,7 @@ def forget(session: Session, person: Person, default_tz: str, default_locale: st
         "published descriptions kept, anonymous": select(Intervention.id).where(Intervention.author_id == pid),
         "comments kept, anonymous": select(Comment.id).where(Comment.author_id == pid),
         "published analyses kept, anonymous": select(Analysis.id).where(Analysis.expert_id == pid),
+        "archetype versions kept, anonymous": select(ArchetypeVersion.id).where(ArchetypeVersion.published_by == pid),
         "measurements kept, anonymous": select(Measurement.id).where(Measurement.entered_by == pid),
     }
     for what, query in kept.items():

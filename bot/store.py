@@ -14,6 +14,8 @@ from bot.values import MAX_INTEGER, Invalid, owners_shown
 from models import (
     LIST_TABLES,
     Analysis,
+    ArchetypeDraft,
+    ArchetypeOrigin,
     Comment,
     Conversation,
     Indicator,
@@ -96,7 +98,12 @@ def is_filled(session: Session, iv: Intervention, f: Field) -> bool:
 
 
 def missing_required(session: Session, iv: Intervention) -> list[tuple[int, Field]]:
-    return [(s.no, f) for s in definition.steps() for f in s.fields if f.required and not is_filled(session, iv, f)]
+    return [
+        (s.no, f)
+        for s in definition.steps()
+        for f in s.fields
+        if f.required and definition.asked(f, iv.kind) and not is_filled(session, iv, f)
+    ]
 
 
 def describe(
@@ -166,8 +173,8 @@ def latest_draft(session: Session, person_id: int) -> Intervention | None:
     ).first()
 
 
-def new_draft(session: Session, person: Person) -> Intervention:
-    iv = Intervention(organisation_id=person.organisation_id, author_id=person.id)
+def new_draft(session: Session, person: Person, kind: str = "description") -> Intervention:
+    iv = Intervention(organisation_id=person.organisation_id, author_id=person.id, kind=kind)
     session.add(iv)
     session.flush()
     return iv
@@ -210,6 +217,6 @@ def delete_description(session: Session, iv: Intervention) -> None:
     )
     for table in (Measurement, Reminder, IndicatorOwner):
         session.exec(delete(table).where(table.indicator_id.in_(indicator_ids)))
-    for table in (Comment, Analysis, *LIST_TABLES.values()):
+    for table in (Comment, Analysis, ArchetypeDraft, ArchetypeOrigin, *LIST_TABLES.values()):
         session.exec(delete(table).where(table.intervention_id == iv.id))
     session.exec(delete(Intervention).where(Intervention.id == iv.id))

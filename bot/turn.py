@@ -14,6 +14,7 @@ language, the replies) and hands the work to its parts, one file each:
     absence     bot/absence.py     days off: "afwezig tot 12 januari", "weer aanwezig"
     roles       bot/roles.py       one's profile, and a curator giving roles: "rol expert Karin"
     analyses    bot/analyses.py    an expert's analysis of a description: "analyseer 12 oordeel: …"
+    curation    bot/curation.py    curators keeping the archetypes: "nieuw archetype", "archetype klushuis"
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.analyses import Analyses
 from bot.answers import Asking
 from bot.buttons import Buttons
 from bot.commands import Command, parse_action, parse_command, parse_text_command, typed_choice
+from bot.curation import Curation, typed_part
 from bot.editing import Editing
 from bot.i18n import t
 from bot.indicators import ACTIONS as INDICATOR_ACTIONS
@@ -152,6 +154,10 @@ class TurnRun:
     def analyses(self) -> Analyses:
         return Analyses(self)
 
+    @cached_property
+    def curation(self) -> Curation:
+        return Curation(self)
+
     def t(self, key: str, **params) -> str:
         return t(self.locale, key, **params)
 
@@ -215,6 +221,8 @@ class TurnRun:
                 return self.dispatch(Turn(action=picked))
         if turn.text is not None and self.measuring.wants(turn.text):
             return self.measuring.typed(turn.text)
+        if (part := typed_part(turn.text, self.iv)) is not None:
+            return self.curation.archetype(part)
         # Anything else: a number typed later answers the wizard again, not an old reminder.
         self.conv.reminder_id = None
         if turn.action:
@@ -291,6 +299,7 @@ class TurnRun:
             "present": self.absence.present,
             "profile": self.roles.profile,
             "analyses": self.analyses.mine,
+            "new_archetype": self.curation.new,
         }
         with_arg = {
             "edit": editing.edit,
@@ -320,4 +329,8 @@ class TurnRun:
             return self.analyses.analyse(cmd.arg, cmd.text)
         if cmd.name == "from":
             return library.new_from(cmd.text or cmd.arg)
+        if cmd.name == "archetype":
+            return self.curation.archetype(cmd.text or cmd.arg)
+        if cmd.name == "archetype_edit":
+            return self.curation.edit(cmd.text or cmd.arg)
         return menus.unknown()

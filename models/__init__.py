@@ -1,6 +1,10 @@
 from models.tables import (  # noqa: F401
     LIST_TABLES,
     Analysis,
+    Archetype,
+    ArchetypeDraft,
+    ArchetypeOrigin,
+    ArchetypeVersion,
     ChatMessage,
     Comment,
     Conversation,

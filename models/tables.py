@@ -124,6 +124,8 @@ class Intervention(SQLModel, table=True):
     visibility: str | None = Field(default=None, max_length=20)  # organisation | partners | public
     # Where the wizard was in this draft ({"step", "field", "item", "sub"}), to resume it later.
     resume_at: dict | None = Field(default=None, sa_column=Column(JSON))
+    # "description", or "archetype": a curator's draft of an archetype's next version (bot/curation.py).
+    kind: str = Field(default="description", max_length=20)
 
 
 class Effect(SQLModel, table=True):
@@ -352,6 +354,61 @@ class Analysis(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = Field(default=None, index=True)
+
+
+class Archetype(SQLModel, table=True):
+    """A kind of intervention, kept by curators (bot/curation.py); its newest version is offered."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80, unique=True)  # a slug: "verkoop-huurwoningen"
+    last_number: int = 0  # of its versions, removed ones too: a number never means two versions
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ArchetypeVersion(SQLModel, table=True):
+    """One published version of an archetype; earlier versions stay readable. `fields` has the
+    shape of a step field's values by key, as bot/archetypes.py checks them."""
+
+    __tablename__ = "archetype_version"
+    __table_args__ = (UniqueConstraint("archetype_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    archetype_id: int = Field(foreign_key="archetype.id", index=True)
+    number: int
+    name_nl: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    summary_nl: str = Field(sa_column=Column(Text, nullable=False))
+    summary_en: str = Field(sa_column=Column(Text, nullable=False))
+    aliases: list | None = Field(default=None, sa_column=Column(JSON))
+    fields: dict = Field(sa_column=Column(JSON, nullable=False))
+    sources: list | None = Field(default=None, sa_column=Column(JSON))  # ids of the practice descriptions
+    meeting_name: str | None = Field(default=None, max_length=200)
+    meeting_date: date | None = None
+    meeting_place: str | None = Field(default=None, max_length=200)
+    published_at: datetime = Field(default_factory=utcnow)
+    published_by: int | None = Field(default=None, foreign_key="person.id")  # None: shipped with the bot
+
+
+class ArchetypeOrigin(SQLModel, table=True):
+    """The archetype version a description started from; for an archetype draft, the one it
+    revises. A table of its own, so the key holds on SQLite without rebuilding `intervention`."""
+
+    __tablename__ = "archetype_origin"
+    intervention_id: int = Field(foreign_key="intervention.id", primary_key=True)
+    version_id: int = Field(foreign_key="archetype_version.id", index=True)
+
+
+class ArchetypeDraft(SQLModel, table=True):
+    """What an archetype draft has beside its steps: the archetype it revises (None: a new one),
+    its summary and what it rests on."""
+
+    __tablename__ = "archetype_draft"
+    intervention_id: int = Field(foreign_key="intervention.id", primary_key=True)
+    archetype_id: int | None = Field(default=None, foreign_key="archetype.id", index=True)
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    sources: list | None = Field(default=None, sa_column=Column(JSON))
+    meeting_name: str | None = Field(default=None, max_length=200)
+    meeting_date: date | None = None
+    meeting_place: str | None = Field(default=None, max_length=200)
 
 
 class TeamsConversation(SQLModel, table=True):

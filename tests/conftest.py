@@ -3,6 +3,7 @@ and a fake Slack Web API as a local HTTP server."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import uuid
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from models.db import Database
+from models.db import MIGRATIONS, Database
 
 PG_URL = os.environ.get("WWIDW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("WWIDW_REQUIRE_POSTGRES") == "1"
@@ -70,7 +71,17 @@ def _truncate_all(url: str) -> None:
         ]
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        shipped_archetypes().insert_shipped(conn)  # what the migration put there, as on SQLite
     engine.dispose()
+
+
+def shipped_archetypes():
+    """Migration 0017, whose records an empty database starts with."""
+    path = MIGRATIONS / "versions" / "0017_archetypes.py"
+    spec = importlib.util.spec_from_file_location("migration_0017", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

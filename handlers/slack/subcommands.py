@@ -35,4 +35,7 @@ SUBCOMMANDS = {  # /wwidw <sub>: what the wizard is told
     "comment": "reageer",
     "archetypen": "archetypen",
     "archetypes": "archetypen",
+    "archetype": "archetype",
+    "bewerk": "bewerk",  # /wwidw bewerk archetype klushuis
+    "edit": "bewerk",
 }

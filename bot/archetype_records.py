@@ -20,7 +20,7 @@ from bot import archetypes, definition, store
 from bot.archetypes import Archetype, ArchetypeError
 from bot.values import clean
 from models import Archetype as ArchetypeRow
-from models import ArchetypeDraft, ArchetypeOrigin, ArchetypeVersion, Intervention, Person
+from models import ArchetypeDraft, ArchetypeOrigin, ArchetypeSource, ArchetypeVersion, Intervention, Person
 from models.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,12 @@ def set_origin(session: Session, iv: Intervention, version_id: int | None) -> No
         origin.version_id = version_id
 
 
+def sources_of(session: Session, version_id: int) -> list[int]:
+    """The practice descriptions a version rests on (those still there)."""
+    rows = select(ArchetypeSource.intervention_id).where(ArchetypeSource.version_id == version_id)
+    return list(session.exec(rows.order_by(ArchetypeSource.intervention_id)))
+
+
 def started_from(session: Session, version_id: int) -> int:
     """How many descriptions started from this version."""
     return session.exec(
@@ -156,7 +162,7 @@ def start_draft(session: Session, curator: Person, record: Record | None) -> Int
         set_origin(session, iv, version.id)
         draft.archetype_id = version.archetype_id
         draft.summary = version.summary_nl
-        draft.sources = list(version.sources or [])
+        draft.sources = sources_of(session, version.id)
         draft.meeting_name, draft.meeting_date = version.meeting_name, version.meeting_date
         draft.meeting_place = version.meeting_place
     session.add(draft)
@@ -214,7 +220,6 @@ def publish(session: Session, iv: Intervention, draft: ArchetypeDraft, curator: 
         summary_en=raw["summary_en"],
         aliases=raw["aliases"],
         fields=raw["fields"],
-        sources=list(draft.sources or []),
         meeting_name=draft.meeting_name,
         meeting_date=draft.meeting_date,
         meeting_place=draft.meeting_place,
@@ -224,6 +229,9 @@ def publish(session: Session, iv: Intervention, draft: ArchetypeDraft, curator: 
     row.last_number = version.number
     session.add(version)
     session.flush()  # two curators at once: the unique number refuses one, whose turn runs again
+    existing = select(Intervention.id).where(Intervention.id.in_(draft.sources or []))  # deleted since: gone
+    for intervention_id in session.exec(existing):
+        session.add(ArchetypeSource(version_id=version.id, intervention_id=intervention_id))
     return version
 
 
@@ -234,6 +242,7 @@ def remove_version(session: Session, version: ArchetypeVersion) -> int:
     if started:
         return started
     session.exec(delete(ArchetypeOrigin).where(ArchetypeOrigin.version_id == version.id))  # drafts only
+    session.exec(delete(ArchetypeSource).where(ArchetypeSource.version_id == version.id))
     session.delete(version)
     session.flush()
     others = select(ArchetypeVersion.id).where(ArchetypeVersion.archetype_id == version.archetype_id)

@@ -303,7 +303,7 @@ class Curation(TurnPart):
             sections=sections(a, locale),
             options=[
                 Choice(f"#{iv.id} {iv.title or self.t('untitled')}", f"read:{iv.id}")
-                for iv in (store.readable(self.s, self.person, n) for n in version.sources or [])
+                for iv in (store.readable(self.s, self.person, n) for n in records.sources_of(self.s, version.id))
                 if iv is not None
             ],
         )
@@ -326,7 +326,7 @@ class Curation(TurnPart):
 
 def basis(session, version, locale: str) -> str:
     """ "Gebaseerd op 3 praktijkbeschrijvingen en de bijeenkomst 'Wat werkt in klushuizen' (12-11-2026)." """
-    count = len(version.sources or [])
+    count = len(records.sources_of(session, version.id))
     if not count and not version.meeting_name:
         return t(locale, "curation.basis_none")
     sources = t(locale, "curation.sources_one" if count == 1 else "curation.sources_many", count=count)

@@ -16,6 +16,7 @@ from models import (
     Analysis,
     ArchetypeDraft,
     ArchetypeOrigin,
+    ArchetypeSource,
     Comment,
     Conversation,
     Indicator,
@@ -217,6 +218,6 @@ def delete_description(session: Session, iv: Intervention) -> None:
     )
     for table in (Measurement, Reminder, IndicatorOwner):
         session.exec(delete(table).where(table.indicator_id.in_(indicator_ids)))
-    for table in (Comment, Analysis, ArchetypeDraft, ArchetypeOrigin, *LIST_TABLES.values()):
+    for table in (Comment, Analysis, ArchetypeDraft, ArchetypeOrigin, ArchetypeSource, *LIST_TABLES.values()):
         session.exec(delete(table).where(table.intervention_id == iv.id))
     session.exec(delete(Intervention).where(Intervention.id == iv.id))

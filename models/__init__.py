@@ -4,6 +4,7 @@ from models.tables import (  # noqa: F401
     Archetype,
     ArchetypeDraft,
     ArchetypeOrigin,
+    ArchetypeSource,
     ArchetypeVersion,
     ChatMessage,
     Comment,

@@ -380,12 +380,19 @@ class ArchetypeVersion(SQLModel, table=True):
     summary_en: str = Field(sa_column=Column(Text, nullable=False))
     aliases: list | None = Field(default=None, sa_column=Column(JSON))
     fields: dict = Field(sa_column=Column(JSON, nullable=False))
-    sources: list | None = Field(default=None, sa_column=Column(JSON))  # ids of the practice descriptions
     meeting_name: str | None = Field(default=None, max_length=200)
     meeting_date: date | None = None
     meeting_place: str | None = Field(default=None, max_length=200)
     published_at: datetime = Field(default_factory=utcnow)
     published_by: int | None = Field(default=None, foreign_key="person.id")  # None: shipped with the bot
+
+
+class ArchetypeSource(SQLModel, table=True):
+    """A practice description an archetype version rests on; it goes when the description does."""
+
+    __tablename__ = "archetype_source"
+    version_id: int = Field(foreign_key="archetype_version.id", primary_key=True)
+    intervention_id: int = Field(foreign_key="intervention.id", primary_key=True, index=True)
 
 
 class ArchetypeOrigin(SQLModel, table=True):

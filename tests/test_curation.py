@@ -107,7 +107,9 @@ def test_a_curator_drafts_an_archetype_in_the_eight_steps_and_people_start_from_
         assert not s.exec(select(Intervention).where(Intervention.kind == "archetype")).all()
         assert not s.exec(select(ArchetypeDraft)).all()
     (version,) = versions(db, "buurtkamers")
-    assert version.sources == [source] and version.fields["approach"] == ANSWERS["approach"]
+    with db.transaction() as s:
+        assert archetype_records.sources_of(s, version.id) == [source]
+    assert version.fields["approach"] == ANSWERS["approach"]
     assert version.fields["effects"] == [{"name": "Ontmoeting / sociale contacten", "success_criterion": ANSWERS[
         "success_criterion"]}]  # fmt: skip
     assert "title" not in version.fields and version.published_by == karin.person_id
@@ -134,6 +136,11 @@ def test_a_curator_drafts_an_archetype_in_the_eight_steps_and_people_start_from_
     carla = Chat(db, name="Carla", external_id="U3", platform="slack", workspace="T3")
     (outside,) = carla.say("archetype buurtkamers")
     assert "1 praktijkbeschrijving" in outside.text and not outside.options
+    # A source deleted is a source no more: never counted, never another description's number.
+    for typed in (f"intrekken {source}", f"verwijder beschrijving {source}"):
+        (ask,) = anna.say(typed)
+        anna.say(action=ask.options[0].value)
+    assert "Gebaseerd op 0 praktijkbeschrijvingen en de bijeenkomst" in anna.say("archetype buurtkamers")[0].text
 
 
 def test_a_revision_is_the_next_version_and_earlier_versions_stay_readable(db):

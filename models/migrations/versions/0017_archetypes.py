@@ -40,7 +40,6 @@ def upgrade() -> None:
     sa.Column('summary_en', sa.Text(), nullable=False),
     sa.Column('aliases', sa.JSON(), nullable=True),
     sa.Column('fields', sa.JSON(), nullable=False),
-    sa.Column('sources', sa.JSON(), nullable=True),
     sa.Column('meeting_name', sa.String(length=200), nullable=True),
     sa.Column('meeting_date', sa.Date(), nullable=True),
     sa.Column('meeting_place', sa.String(length=200), nullable=True),
@@ -65,6 +64,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('intervention_id')
     )
     op.create_index(op.f('ix_archetype_draft_archetype_id'), 'archetype_draft', ['archetype_id'], unique=False)
+    op.create_table('archetype_source',
+    sa.Column('version_id', sa.Integer(), nullable=False),
+    sa.Column('intervention_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['intervention_id'], ['intervention.id'], ),
+    sa.ForeignKeyConstraint(['version_id'], ['archetype_version.id'], ),
+    sa.PrimaryKeyConstraint('version_id', 'intervention_id')
+    )
+    op.create_index(op.f('ix_archetype_source_intervention_id'), 'archetype_source', ['intervention_id'], unique=False)
     op.create_table('archetype_origin',
     sa.Column('intervention_id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -91,7 +98,7 @@ def insert_shipped(conn) -> None:
         conn.execute(version.insert().values(
             archetype_id=archetype_id, number=1, name_nl=raw["name_nl"], name_en=raw["name_en"],
             summary_nl=raw["summary_nl"], summary_en=raw["summary_en"], aliases=raw.get("aliases", []),
-            fields=raw["fields"], sources=[], published_at=now, published_by=None,
+            fields=raw["fields"], published_at=now, published_by=None,
         ))
 
 
@@ -102,6 +109,8 @@ def downgrade() -> None:
         op.drop_column('intervention', 'kind')
     op.drop_index(op.f('ix_archetype_origin_version_id'), table_name='archetype_origin')
     op.drop_table('archetype_origin')
+    op.drop_index(op.f('ix_archetype_source_intervention_id'), table_name='archetype_source')
+    op.drop_table('archetype_source')
     op.drop_index(op.f('ix_archetype_draft_archetype_id'), table_name='archetype_draft')
     op.drop_table('archetype_draft')
     op.drop_index(op.f('ix_archetype_version_archetype_id'), table_name='archetype_version')
